@@ -1,0 +1,1 @@
+"""lth-jax: the Lottery Ticket Hypothesis in JAX/Flax."""

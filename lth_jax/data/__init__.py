@@ -1,0 +1,7 @@
+"""Data sets: raw files offline, tensorflow-datasets online; on-device batching."""
+from lth_jax.data import mnist  # pylint: disable=unused-import  (registers)
+from lth_jax.data.dataset import Dataset
+from lth_jax.data.raw_files import DataFileError
+from lth_jax.data.registry import all_dataset_names
+from lth_jax.data.registry import get_dataset
+from lth_jax.data.registry import register_dataset

@@ -1,0 +1,8 @@
+"""Lottery drivers: IMP with rewinding, controls, sweeps, resumption."""
+from lth_jax.lottery.config import default_config
+from lth_jax.lottery.config import run_hash
+from lth_jax.lottery.config import validate
+from lth_jax.lottery.imp import collect
+from lth_jax.lottery.imp import run
+from lth_jax.lottery.level_training import NonFiniteLossError
+from lth_jax.lottery.run_lock import RunLockedError

@@ -1,0 +1,144 @@
+"""Everything a lottery run derives from its config, resolved once.
+
+An ``Experiment`` holds the data set on device, the model, durations in
+steps, the replicate executor and the run directory. The trunk (IMP) and
+its controls (branches) both train through it.
+"""
+import dataclasses
+import json
+import pathlib
+from typing import Any
+
+import jax
+import ml_collections
+
+from lth_jax import data as data_lib
+from lth_jax import models
+from lth_jax import pruning
+from lth_jax.data import augment as augment_lib
+from lth_jax.lottery import config as config_lib
+from lth_jax.lottery import replicates
+from lth_jax.lottery import storage
+from lth_jax.training import batching
+from lth_jax.training import durations
+from lth_jax.training import losses
+from lth_jax.training import optimizers
+from lth_jax.training import state as state_lib
+
+# Streams of randomness per replicate, derived from config.seed.
+INIT_STREAM, DATA_STREAM, CONTROL_STREAM = 0, 1, 2
+
+
+@dataclasses.dataclass
+class Experiment:
+  """A resolved lottery run (see ``Experiment.setup``)."""
+  config: ml_collections.ConfigDict
+  run_dir: pathlib.Path
+  dataset: data_lib.Dataset
+  data: batching.DeviceData
+  model: Any
+  task: losses.Task
+  augment: Any
+  steps_per_epoch: int
+  total_steps: int
+  eval_every: int
+  checkpoint_every: int
+  rewind_step: int
+  executor: replicates.Executor
+
+  @classmethod
+  def setup(cls, config: ml_collections.ConfigDict, workdir: str,
+            dataset: data_lib.Dataset | None = None) -> 'Experiment':
+    """Validates ``config``, loads the data and resolves every duration."""
+    config_lib.validate(config)
+    run_dir = pathlib.Path(workdir) / config_lib.run_hash(config)
+    dataset = dataset or data_lib.get_dataset(config.data)
+    t = config.training
+    spe = batching.steps_per_epoch(len(dataset.train_images), t.batch_size)
+    total = durations.parse_duration(t.steps, spe, 'training.steps')
+    rewind_step = durations.parse_duration(
+        config.pruning.rewind_step, spe, 'pruning.rewind_step',
+        allow_zero=True)
+    if config.pruning.rewind == 'step' and rewind_step >= total:
+      raise ValueError(f'pruning.rewind_step ({rewind_step} steps) must be '
+                       f'before the end of training ({total} steps).')
+    kwargs = config.model_kwargs.to_dict()
+    kwargs = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in kwargs.items()}
+    head_sizes = kwargs.get('head_sizes')
+    model = models.get_model(config.model, num_classes=dataset.num_classes,
+                             **kwargs)
+    strategy = replicates.resolve_strategy(config.sweep.strategy,
+                                           config.replicates)
+    executor = replicates.Executor(strategy)
+    return cls(
+        config=config, run_dir=run_dir, dataset=dataset,
+        data=executor.replicated(batching.to_device(dataset)), model=model,
+        task=losses.Task(dataset.multi_label,
+                         tuple(head_sizes) if head_sizes else None),
+        augment=augment_lib.get_augmentation(config.data.augment),
+        steps_per_epoch=spe, total_steps=total,
+        eval_every=durations.parse_duration(t.eval_every, spe,
+                                            'training.eval_every'),
+        checkpoint_every=durations.parse_duration(
+            config.checkpoint_every, spe, 'checkpoint_every',
+            allow_zero=True),
+        rewind_step=rewind_step, executor=executor)
+
+  def write_config(self) -> None:
+    """Writes the resolved config beside the results."""
+    storage.write_text_atomic(self.run_dir / 'config.json', json.dumps(
+        config_lib.flatten(self.config), indent=1, sort_keys=True,
+        default=str) + '\n')
+
+  def replicate_key(self, replicate: int, stream: int) -> jax.Array:
+    """The key of one randomness stream of one replicate."""
+    key = jax.random.fold_in(jax.random.key(self.config.seed), replicate)
+    return jax.random.fold_in(key, stream)
+
+  def sample_input(self) -> jax.Array:
+    return self.data.train_images[:1]
+
+  def init_variables(self, replicate: int, key: jax.Array | None = None
+                     ) -> dict[str, Any]:
+    """Initial ``{'params', 'batch_stats'}`` of a replicate (saved once)."""
+    path = storage.replicate_dir(self.run_dir, replicate) / 'init'
+    fresh = key is not None or not storage.tree_exists(path)
+    key = self.replicate_key(replicate, INIT_STREAM) if key is None else key
+    variables = self.model.init(key, self.sample_input(), train=False)
+    variables = {'params': variables['params'],
+                 'batch_stats': variables.get('batch_stats', {})}
+    if fresh:
+      return variables
+    return storage.load_tree(path, variables)
+
+  def save_init(self, replicate: int, variables: dict[str, Any]) -> None:
+    path = storage.replicate_dir(self.run_dir, replicate) / 'init'
+    if not storage.tree_exists(path):
+      storage.save_tree(path, variables)
+
+  def dense_masks(self, params: Any) -> Any:
+    return pruning.ones_like(params, self.config.pruning.prunable)
+
+  def optimizer(self, constant_lr: float | None = None):
+    """The level's optimizer (cached: the same object never recompiles)."""
+    cache = self.__dict__.setdefault('_optimizers', {})
+    if constant_lr not in cache:
+      cache[constant_lr] = optimizers.make_optimizer(
+          self.config.training, self.steps_per_epoch, self.total_steps,
+          constant_lr)
+    return cache[constant_lr]
+
+  def final_learning_rate(self) -> float:
+    schedule = optimizers.learning_rate_schedule(
+        self.config.training, self.steps_per_epoch, self.total_steps)
+    return float(schedule(self.total_steps))
+
+  def new_state(self, params: Any, batch_stats: Any, masks: Any,
+                replicate: int, step: int = 0,
+                constant_lr: float | None = None) -> state_lib.TrainState:
+    """A fresh train state starting at ``step`` from (masked) ``params``."""
+    pruning.check_mask_tree(params, masks)
+    return state_lib.create_train_state(
+        self.model, params, masks, self.optimizer(constant_lr),
+        self.replicate_key(replicate, DATA_STREAM), batch_stats, step)

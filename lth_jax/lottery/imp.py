@@ -1,0 +1,144 @@
+"""Iterative magnitude pruning (IMP) with rewinding: the lottery trunk.
+
+Level 0 trains the dense network; each later level prunes the previous
+level's trained weights by the configured strategy, rewinds the survivors
+(to init, to step k, or keeps them for learning-rate rewinding and
+fine-tuning) and retrains. All replicates advance level by level together.
+"""
+from typing import Any
+
+import ml_collections
+
+from lth_jax import pruning
+from lth_jax.lottery import level_training
+from lth_jax.lottery import run_lock
+from lth_jax.lottery import storage
+from lth_jax.lottery import summaries
+from lth_jax.lottery.experiment import Experiment
+from lth_jax.lottery.progress import Progress
+
+
+def level_done(run_dir: Any, replicate: int, level: int,
+               branch: str | None = None) -> bool:
+  return (storage.level_dir(run_dir, replicate, level, branch)
+          / 'summary.json').exists()
+
+
+def load_level(exp: Experiment, replicate: int, level: int,
+               like: dict[str, Any], branch: str | None = None
+               ) -> tuple[Any, dict[str, Any]]:
+  """A finished level's masks and trained ``{'params', 'batch_stats'}``."""
+  d = storage.level_dir(exp.run_dir, replicate, level, branch)
+  masks = storage.load_tree(d / 'masks', exp.dense_masks(like['params']))
+  return masks, storage.load_tree(d / 'trained', like)
+
+
+def level_masks(exp: Experiment, replicate: int, level: int,
+                init: dict[str, Any]) -> Any:
+  """The masks of a trunk level: dense, or pruned from the previous level."""
+  path = storage.level_dir(exp.run_dir, replicate, level) / 'masks'
+  dense = exp.dense_masks(init['params'])
+  if storage.tree_exists(path):
+    return storage.load_tree(path, dense)
+  if level == 0:
+    masks = dense
+  else:
+    prev_masks, trained = load_level(exp, replicate, level - 1, init)
+    strategy = pruning.get_strategy(exp.config.pruning.strategy)
+    masks = strategy(trained['params'], prev_masks, exp.config.pruning, level)
+  storage.save_tree(path, masks)
+  return masks
+
+
+def start_state(exp: Experiment, replicate: int, level: int) -> Any:
+  """The rewound train state a trunk level starts from."""
+  init = exp.init_variables(replicate)
+  exp.save_init(replicate, init)
+  masks = level_masks(exp, replicate, level, init)
+  mode = exp.config.pruning.rewind
+  if level == 0 or mode == 'init':
+    return exp.new_state(init['params'], init['batch_stats'], masks,
+                         replicate)
+  if mode == 'step':
+    point = storage.load_tree(
+        storage.replicate_dir(exp.run_dir, replicate) / 'rewind_point', init)
+    return exp.new_state(point['params'], point['batch_stats'], masks,
+                         replicate, step=exp.rewind_step)
+  _, trained = load_level(exp, replicate, level - 1, init)
+  constant_lr = exp.final_learning_rate() if mode == 'finetune' else None
+  return exp.new_state(trained['params'], trained['batch_stats'], masks,
+                       replicate, constant_lr=constant_lr)
+
+
+def save_level(exp: Experiment, job: level_training.LevelJob, state: Any,
+               rows: list[dict[str, Any]], level: int,
+               branch: str | None = None) -> dict[str, Any]:
+  """Writes a finished level; ``summary.json`` goes last (marks it done)."""
+  storage.save_tree(job.out_dir / 'trained', {
+      'params': state.params, 'batch_stats': state.batch_stats})
+  if not (job.out_dir / 'masks').exists():
+    storage.save_tree(job.out_dir / 'masks', state.masks)
+  storage.write_jsonl(job.out_dir / 'metrics.jsonl', rows)
+  summary = summaries.level_summary(rows, pruning.sparsity_report(
+      state.masks), level, job.replicate, branch)
+  storage.write_json(job.out_dir / 'summary.json', summary)
+  storage.remove(job.out_dir / 'checkpoints')
+  return summary
+
+
+def _rewind_point_saver(exp: Experiment):
+  def on_step(step, jobs):
+    if step != exp.rewind_step:
+      return
+    for job in jobs:
+      storage.save_tree(
+          storage.replicate_dir(exp.run_dir, job.replicate) / 'rewind_point',
+          {'params': job.state.params, 'batch_stats': job.state.batch_stats})
+  return on_step
+
+
+def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
+  """Trains every missing (replicate, level) of the trunk."""
+  cfg = exp.config
+  for level in range(cfg.pruning.levels + 1):
+    todo = [r for r in range(cfg.replicates)
+            if not level_done(exp.run_dir, r, level)]
+    if not todo:
+      continue
+    jobs = [level_training.LevelJob(
+        r, storage.level_dir(exp.run_dir, r, level),
+        start_state(exp, r, level)) for r in todo]
+    saver = (_rewind_point_saver(exp) if level == 0
+             and cfg.pruning.rewind == 'step' else None)
+    results = level_training.train_level(exp, level, jobs, saver, progress)
+    for job, (state, rows) in zip(jobs, results):
+      save_level(exp, job, state, rows, level)
+
+
+def collect(run_dir: Any, branch: str | None = None) -> list[dict[str, Any]]:
+  """All level summaries of a run (trunk or one branch), sorted."""
+  import pathlib  # pylint: disable=import-outside-toplevel
+  pattern = (f'replicate_*/branch_{branch}/level_*/summary.json' if branch
+             else 'replicate_*/level_*/summary.json')
+  rows = [storage.read_json(p) for p in pathlib.Path(run_dir).glob(pattern)]
+  return sorted(rows, key=lambda r: (r['level'], r['replicate']))
+
+
+def run(config: ml_collections.ConfigDict, workdir: str,
+        dataset: Any = None) -> list[dict[str, Any]]:
+  """Runs (or resumes) an IMP lottery experiment.
+
+  Args:
+    config: a config built on ``lth_jax.lottery.default_config()``.
+    workdir: results go to ``workdir/<run-hash>/``.
+    dataset: optional preloaded ``lth_jax.data.Dataset`` (tests).
+
+  Returns:
+    The per-level summaries of every replicate, sorted by level.
+  """
+  exp = Experiment.setup(config, workdir, dataset)
+  with run_lock.RunLock(exp.run_dir):
+    exp.write_config()
+    progress = Progress(config.pruning.levels, enabled=config.progress)
+    run_levels(exp, progress)
+  return collect(exp.run_dir)

@@ -1,0 +1,68 @@
+"""Mask metrics: sparsity reports and distances between masks."""
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lth_jax.pruning import masks as masks_lib
+
+PyTree = Any
+
+
+def _pairs(a: PyTree, b: PyTree) -> list[tuple[jax.Array, jax.Array]]:
+  la = jax.tree.leaves(a, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  lb = jax.tree.leaves(b, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  if len(la) != len(lb):
+    raise ValueError('the two mask trees have different structures.')
+  return [(x, y) for x, y in zip(la, lb) if x is not None and y is not None]
+
+
+def sparsity_report(masks: PyTree) -> dict[str, Any]:
+  """Per-layer and total counts of remaining weights.
+
+  Counts are computed on device as integers (no float copies of the masks).
+
+  Returns:
+    ``{'layers': {path: {'size', 'remaining', 'fraction'}}, 'size',
+    'remaining', 'fraction'}`` with Python numbers.
+
+  >>> sparsity_report({'w': jnp.array([True, False]), 'b': None})['fraction']
+  0.5
+  """
+  paths = masks_lib.prunable_paths(masks)
+  leaves = masks_lib.mask_leaves(masks)
+  counts = jax.device_get([jnp.sum(m, dtype=jnp.int32) for m in leaves])
+  layers = {}
+  for path, m, c in zip(paths, leaves, counts):
+    layers[path] = {'size': int(m.size), 'remaining': int(c),
+                    'fraction': int(c) / max(int(m.size), 1)}
+  size = sum(v['size'] for v in layers.values())
+  remaining = sum(v['remaining'] for v in layers.values())
+  return {'layers': layers, 'size': size, 'remaining': remaining,
+          'fraction': remaining / max(size, 1)}
+
+
+def hamming_distance(a: PyTree, b: PyTree) -> float:
+  """Normalised Hamming distance: share of prunable positions that differ.
+
+  >>> hamming_distance({'w': jnp.array([True, True])},
+  ...                  {'w': jnp.array([True, False])})
+  0.5
+  """
+  pairs = _pairs(a, b)
+  diff = sum(int(jnp.sum(x != y, dtype=jnp.int32)) for x, y in pairs)
+  return diff / max(sum(int(x.size) for x, _ in pairs), 1)
+
+
+def iou(a: PyTree, b: PyTree) -> float:
+  """Intersection over union of the kept weights of two masks."""
+  pairs = _pairs(a, b)
+  inter = sum(int(jnp.sum(x & y, dtype=jnp.int32)) for x, y in pairs)
+  union = sum(int(jnp.sum(x | y, dtype=jnp.int32)) for x, y in pairs)
+  return inter / union if union else 1.0
+
+
+def remaining_fraction(masks: PyTree) -> float:
+  """Fraction of prunable weights still unmasked."""
+  return float(np.float64(sparsity_report(masks)['fraction']))

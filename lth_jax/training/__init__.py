@@ -1,0 +1,11 @@
+"""Masked training: TrainState, jitted steps, optimizers, durations."""
+from lth_jax.training.batching import DeviceData
+from lth_jax.training.batching import to_device
+from lth_jax.training.durations import parse_duration
+from lth_jax.training.losses import Task
+from lth_jax.training.optimizers import make_optimizer
+from lth_jax.training.state import create_train_state
+from lth_jax.training.state import TrainState
+from lth_jax.training.steps import evaluate
+from lth_jax.training.steps import train_step
+from lth_jax.training.steps import train_steps

@@ -1,0 +1,118 @@
+"""Jitted, vmap-able masked train and eval steps.
+
+The loss sees ``params * masks`` (``jnp.where``), so pruned weights get zero
+gradient, and the params are masked again after each update, so pruned
+weights stay exactly zero at every step. Masks are ordinary arguments of the
+jitted functions: a new mask never recompiles.
+"""
+import functools
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from lth_jax.pruning import masks as masks_lib
+from lth_jax.training import batching
+from lth_jax.training import losses
+from lth_jax.training.state import TrainState
+
+Augment = Callable[[jax.Array, jax.Array], jax.Array] | None
+
+
+def _has_batch_stats(state: TrainState) -> bool:
+  return bool(jax.tree.leaves(state.batch_stats))
+
+
+def forward(state: TrainState, params: Any, images: jax.Array, train: bool,
+            rng: jax.Array | None = None) -> tuple[jax.Array, Any]:
+  """Logits of the masked network, and the updated batch stats."""
+  variables = {'params': masks_lib.apply_masks(params, state.masks)}
+  rngs = {'dropout': rng} if rng is not None else None
+  if _has_batch_stats(state):
+    variables['batch_stats'] = state.batch_stats
+    if train:
+      logits, updates = state.apply_fn(variables, images, train=True,
+                                       mutable=['batch_stats'], rngs=rngs)
+      return logits, updates['batch_stats']
+  logits = state.apply_fn(variables, images, train=train, rngs=rngs)
+  return logits, state.batch_stats
+
+
+def train_step(state: TrainState, images: jax.Array, labels: jax.Array,
+               task: losses.Task = losses.Task(), augment: Augment = None
+               ) -> tuple[TrainState, jax.Array]:
+  """One masked optimizer step on a batch; returns the new state and loss."""
+  step_key = jax.random.fold_in(state.data_key, state.step)
+  aug_key, dropout_key = jax.random.split(step_key)
+  if augment is not None:
+    images = augment(aug_key, images)
+
+  def loss_fn(params):
+    logits, batch_stats = forward(state, params, images, True, dropout_key)
+    loss, _ = losses.per_example(logits, labels, task)
+    return loss.mean(), batch_stats
+
+  (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state.params)
+  state = state.apply_gradients(grads=grads, batch_stats=batch_stats)
+  return state.replace(params=masks_lib.apply_masks(state.params,
+                                                    state.masks)), loss
+
+
+def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
+                batch_size: int, task: losses.Task = losses.Task(),
+                augment: Augment = None
+                ) -> tuple[TrainState, jax.Array, jax.Array]:
+  """``num_steps`` steps in one ``lax.scan``, batches gathered on device.
+
+  Returns:
+    The new state, the mean training loss, and the first step whose loss was
+    not finite (-1 if none).
+  """
+  idx = batching.chunk_indices(state.data_key, state.step, num_steps,
+                               batch_size, data.train_images.shape[0])
+
+  def body(carry, batch_idx):
+    state, bad_step = carry
+    step = state.step
+    state, loss = train_step(state, data.train_images[batch_idx],
+                             data.train_labels[batch_idx], task, augment)
+    bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(loss), step, bad_step)
+    return (state, bad_step), loss
+
+  (state, bad_step), loss = jax.lax.scan(
+      body, (state, jnp.asarray(-1, jnp.int32)), idx)
+  return state, loss.mean(), bad_step
+
+
+def evaluate(state: TrainState, images: jax.Array, labels: jax.Array,
+             batch_size: int = 1000, task: losses.Task = losses.Task()
+             ) -> tuple[jax.Array, jax.Array]:
+  """Mean loss and accuracy of the masked network over a whole split."""
+  n = images.shape[0]
+  batch_size = min(batch_size, n)
+  num_batches = -(-n // batch_size)
+  pad = num_batches * batch_size - n
+
+  def padded(x):
+    x = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)])
+    return x.reshape((num_batches, batch_size) + x.shape[1:])
+
+  valid = padded(jnp.ones((n,), jnp.float32))
+
+  def one(args):
+    x, y, w = args
+    logits, _ = forward(state, state.params, x, False)
+    loss, correct = losses.per_example(logits, y, task)
+    return jnp.sum(loss * w), jnp.sum(correct * w)
+
+  loss, correct = jax.lax.map(one, (padded(images), padded(labels), valid))
+  return loss.sum() / n, correct.sum() / n
+
+
+def jit_train_steps(num_steps: int, batch_size: int, task: losses.Task,
+                    augment: Augment) -> Callable[..., Any]:
+  """``train_steps`` bound to its static arguments, jitted."""
+  return jax.jit(functools.partial(train_steps, num_steps=num_steps,
+                                   batch_size=batch_size, task=task,
+                                   augment=augment))
