@@ -1,1 +1,43 @@
-"""lth-jax: the Lottery Ticket Hypothesis in JAX/Flax."""
+"""lth-jax: the Lottery Ticket Hypothesis in JAX/Flax.
+
+The pure pruning API works on any params pytree (Flax, Haiku, Equinox
+leaves, NNX ``State``)::
+
+  import lth_jax
+  masks = lth_jax.ones_like(params)                  # None for biases
+  masks = lth_jax.prune_global(trained, masks, 0.2, level=1)
+  start = lth_jax.rewind(init_params, masks)         # winning-ticket init
+  lth_jax.sparsity_report(masks)['fraction']
+
+Subpackages: ``pruning`` (pure functions), ``models``, ``data``,
+``training`` (masked jitted steps), ``lottery`` (IMP, controls, sweeps),
+``analysis`` (tables, figures).
+"""
+from lth_jax import analysis
+from lth_jax import data
+from lth_jax import lottery
+from lth_jax import models
+from lth_jax import pruning
+from lth_jax import training
+from lth_jax.pruning import apply_masks
+from lth_jax.pruning import check_mask_tree
+from lth_jax.pruning import hamming_distance
+from lth_jax.pruning import iou
+from lth_jax.pruning import leaf_paths
+from lth_jax.pruning import magnitude_scores
+from lth_jax.pruning import ones_like
+from lth_jax.pruning import prunable_paths
+from lth_jax.pruning import prune_global
+from lth_jax.pruning import prune_layerwise
+from lth_jax.pruning import random_like
+from lth_jax.pruning import rewind
+from lth_jax.pruning import sparsity_report
+
+__version__ = '0.1.0'
+
+__all__ = [
+    'analysis', 'data', 'lottery', 'models', 'pruning', 'training',
+    'apply_masks', 'check_mask_tree', 'hamming_distance', 'iou', 'leaf_paths',
+    'magnitude_scores', 'ones_like', 'prunable_paths', 'prune_global',
+    'prune_layerwise', 'random_like', 'rewind', 'sparsity_report',
+]

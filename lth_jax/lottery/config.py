@@ -103,11 +103,16 @@ def check_known_fields(config: Any) -> None:
                        'listed in lth_jax.lottery.default_config().')
 
 
+def is_non_semantic(field: str) -> bool:
+  """Whether ``field`` (or a group containing it) is in ``NON_SEMANTIC``."""
+  return any(field == f or field.startswith(f + '.') for f in NON_SEMANTIC)
+
+
 def run_hash(config: Any) -> str:
   """Hash of the result-changing fields that differ from the defaults."""
   defaults = flatten(default_config())
   diff = {k: v for k, v in flatten(config).items()
-          if k not in NON_SEMANTIC and defaults.get(k) != v}
+          if not is_non_semantic(k) and defaults.get(k) != v}
   blob = json.dumps(diff, sort_keys=True, default=str)
   return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -122,6 +127,7 @@ def validate(config: Any) -> None:
   # Imports here keep the schema importable without the heavy registries.
   from lth_jax import data, models, pruning  # pylint: disable=import-outside-toplevel
   from lth_jax.data import augment as augment_lib  # pylint: disable=import-outside-toplevel
+  from lth_jax.data import tfds_source  # pylint: disable=import-outside-toplevel
   from lth_jax.lottery import replicates as replicates_lib  # pylint: disable=import-outside-toplevel
   from lth_jax.training import durations, optimizers  # pylint: disable=import-outside-toplevel
 
@@ -129,13 +135,18 @@ def validate(config: Any) -> None:
   if config.model not in models.all_model_names():
     models.get_model(config.model)  # raises, listing the known names
   data.registry.check_dataset_name(config.data.name)
+  if config.data.source not in tfds_source.SOURCES:
+    raise ValueError(f'unknown data.source {config.data.source!r}; known: '
+                     f'{", ".join(tfds_source.SOURCES)}.')
   augment_lib.get_augmentation(config.data.augment)
   _positive_int(config.replicates, 'replicates')
   _positive_int(config.training.batch_size, 'training.batch_size')
   _positive_int(config.training.eval_batch_size, 'training.eval_batch_size')
   if isinstance(config.seed, bool) or not isinstance(config.seed, int):
     raise ValueError(f'seed must be an integer, got {config.seed!r}.')
-  if not isinstance(config.pruning.levels, int) or config.pruning.levels < 0:
+  if (isinstance(config.pruning.levels, bool)
+      or not isinstance(config.pruning.levels, int)
+      or config.pruning.levels < 0):
     raise ValueError('pruning.levels must be an integer >= 0, got '
                      f'{config.pruning.levels!r}.')
   t = config.training
@@ -145,9 +156,9 @@ def validate(config: Any) -> None:
   if t.schedule not in optimizers.SCHEDULES:
     raise ValueError(f'unknown learning-rate schedule {t.schedule!r}; '
                      f'known: {optimizers.SCHEDULES}.')
-  if not t.learning_rate > 0:
-    raise ValueError(f'training.learning_rate must be > 0, got '
-                     f'{t.learning_rate!r}.')
+  if not 0 < t.learning_rate < float('inf'):
+    raise ValueError(f'training.learning_rate must be a finite number > 0, '
+                     f'got {t.learning_rate!r}.')
   for name in ('weight_decay', 'momentum'):
     if not 0 <= t[name] < 1:
       raise ValueError(f'training.{name} must be in [0, 1), got {t[name]!r}.')
@@ -161,7 +172,7 @@ def validate(config: Any) -> None:
                            allow_zero=True)
   p = config.pruning
   pruning.get_strategy(p.strategy)
-  pruning.check_rate(p.rate)
+  pruning.check_rate(p.rate, 'pruning.rate')
   pruning.strategies.parse_layer_rates(p.layer_rates, p.rate)
   try:
     re.compile(p.prunable)

@@ -35,15 +35,35 @@ def load_level(exp: Experiment, replicate: int, level: int,
 
 def level_masks(exp: Experiment, replicate: int, level: int,
                 init: dict[str, Any]) -> Any:
-  """The masks of a trunk level: dense, or pruned from the previous level."""
+  """The masks of a trunk level: dense, or pruned from the previous level.
+
+  They are saved before the level trains, so a resumed level uses the very
+  masks it started with.
+
+  Raises:
+    storage.CorruptTreeError: a saved tree it needs is missing or corrupt;
+      the message names it and the directory to delete to recompute it.
+  """
   path = storage.level_dir(exp.run_dir, replicate, level) / 'masks'
   dense = exp.dense_masks(init['params'])
   if storage.tree_exists(path):
-    return storage.load_tree(path, dense)
+    try:
+      return storage.load_tree(path, dense)
+    except storage.CorruptTreeError as e:
+      raise storage.CorruptTreeError(
+          f'{e} Level {level} of replicate {replicate} is not finished: '
+          f'delete {path} to recompute its masks.') from e
   if level == 0:
     masks = dense
   else:
-    prev_masks, trained = load_level(exp, replicate, level - 1, init)
+    try:
+      prev_masks, trained = load_level(exp, replicate, level - 1, init)
+    except storage.CorruptTreeError as e:
+      prev = storage.level_dir(exp.run_dir, replicate, level - 1)
+      raise storage.CorruptTreeError(
+          f'cannot prune level {level} of replicate {replicate} from level '
+          f'{level - 1}: {e} Delete {prev} to recompute level {level - 1} '
+          '(earlier levels are kept).') from e
     strategy = pruning.get_strategy(exp.config.pruning.strategy)
     masks = strategy(trained['params'], prev_masks, exp.config.pruning, level)
   storage.save_tree(path, masks)
@@ -73,16 +93,27 @@ def start_state(exp: Experiment, replicate: int, level: int) -> Any:
 def save_level(exp: Experiment, job: level_training.LevelJob, state: Any,
                rows: list[dict[str, Any]], level: int,
                branch: str | None = None) -> dict[str, Any]:
-  """Writes a finished level; ``summary.json`` goes last (marks it done)."""
+  """Writes a finished level; ``summary.json`` goes last (marks it done).
+
+  A finished level is final: it is never written again. Its checkpoints are
+  deleted only once ``summary.json`` exists.
+  """
+  done = job.out_dir / 'summary.json'
+  if done.exists():
+    raise FileExistsError(
+        f'{done} exists: level {level} of replicate {job.replicate} is '
+        'finished, and finished results are never overwritten. Delete '
+        f'{job.out_dir} to recompute it.')
   storage.save_tree(job.out_dir / 'trained', {
       'params': state.params, 'batch_stats': state.batch_stats})
-  if not (job.out_dir / 'masks').exists():
+  if not storage.tree_exists(job.out_dir / 'masks'):
     storage.save_tree(job.out_dir / 'masks', state.masks)
   storage.write_jsonl(job.out_dir / 'metrics.jsonl', rows)
   summary = summaries.level_summary(rows, pruning.sparsity_report(
       state.masks), level, job.replicate, branch)
-  storage.write_json(job.out_dir / 'summary.json', summary)
+  storage.write_json(done, summary)
   storage.remove(job.out_dir / 'checkpoints')
+  storage.remove_stale(job.out_dir)
   return summary
 
 

@@ -1,0 +1,37 @@
+r"""Runs (or resumes) a control branch of a finished lottery run, then reports.
+
+  python -m experiments.branch --branch=random_reinit \
+      --config=configs/lenet300_mnist.py:preset=cpu --workdir=results/lenet
+
+Pass the trunk's ``--config`` and ``--workdir`` (the run hash must match).
+Branches: random_reinit, same_sign_reinit, random_prune_layer,
+random_prune_global. The report (``results.csv``, ``accuracy.png``,
+``early_stop.png`` in ``<workdir>/<run-hash>/``) shows the trunk against
+every branch run so far.
+"""
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from lth_jax import analysis
+from lth_jax import lottery
+
+_CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'The trunk\'s --workdir.',
+                               required=True)
+_BRANCH = flags.DEFINE_string('branch', None, 'The control to run.',
+                              required=True)
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  lottery.run_branch(config, _WORKDIR.value, _BRANCH.value)
+  run_dir = f'{_WORKDIR.value}/{lottery.run_hash(config)}'
+  report = analysis.write_report([run_dir], run_dir, title=config.model)
+  print(analysis.to_markdown(report['rows']))
+  print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,40 @@
+r"""Runs (or resumes) an IMP lottery experiment, then writes its report.
+
+  python -m experiments.lottery \
+      --config=configs/lenet300_mnist.py:preset=cpu --workdir=results/lenet
+
+Any field can be overridden: ``--config.training.steps=2000it``. Results go
+to ``<workdir>/<run-hash>/``: per level masks, params, metrics; at the end
+``results.csv``, ``accuracy.png`` and ``early_stop.png`` there.
+"""
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from lth_jax import analysis
+from lth_jax import lottery
+
+_CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for results.',
+                               required=True)
+_DISTRIBUTED = flags.DEFINE_bool(
+    'distributed', False, 'Call jax.distributed.initialize() (multi-host).')
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+  if _DISTRIBUTED.value:
+    import jax  # pylint: disable=import-outside-toplevel
+    jax.distributed.initialize()
+  config = _CONFIG.value
+  lottery.run(config, _WORKDIR.value)
+  run_dir = f'{_WORKDIR.value}/{lottery.run_hash(config)}'
+  report = analysis.write_report([run_dir], run_dir, title=config.model)
+  print(analysis.to_markdown(report['rows']))
+  print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real-data root and tiny data sets."""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+
+
+def real_data_root(name: str = 'mnist') -> pathlib.Path:
+  """The raw-data root holding ``name``, or skip with the reason printed."""
+  root = pathlib.Path(os.environ.get('LTH_DATA_DIR', SHARED_DATA))
+  if not (root / name).is_dir():
+    reason = (f'real data {name!r} not found under {root}; set LTH_DATA_DIR '
+              'to a folder holding it (see README, offline data).')
+    print(f'SKIP: {reason}')
+    pytest.skip(reason)
+  return root
+
+
+@pytest.fixture
+def mnist_root() -> pathlib.Path:
+  return real_data_root('mnist')
+
+
+def tiny_dataset(n_train: int = 240, n_test: int = 120, seed: int = 0,
+                 num_classes: int = 10):
+  """A learnable generated MNIST-shaped data set (class-dependent means)."""
+  from lth_jax import data  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(seed)
+  centers = rng.normal(size=(num_classes, 28, 28, 1)).astype(np.float32)
+
+  def split(n):
+    y = rng.integers(0, num_classes, n).astype(np.int32)
+    x = centers[y] + 0.5 * rng.normal(size=(n, 28, 28, 1)).astype(np.float32)
+    return x, y
+
+  (x, y), (tx, ty) = split(n_train), split(n_test)
+  return data.dataset.hold_out('tiny', num_classes, x, y, tx, ty, n_train // 4)
+
+
+def tiny_config(levels: int = 2, steps: str = '40it', **overrides):
+  """A LeNet IMP config for ``tiny_dataset`` (fields as ``a.b=value``)."""
+  from lth_jax import lottery  # pylint: disable=import-outside-toplevel
+  c = lottery.default_config()
+  c.data.name = 'mnist'
+  c.training.batch_size = 16
+  c.training.steps = steps
+  c.training.eval_every = '20it'
+  c.checkpoint_every = '20it'
+  c.pruning.levels = levels
+  c.progress = False
+  for field, value in overrides.items():
+    node, _, leaf = field.rpartition('__')
+    (c[node] if node else c)[leaf] = value
+  return c
