@@ -7,11 +7,11 @@ Any field can be overridden: ``--config.training.steps=2000it``. Results go
 to ``<workdir>/<run-hash>/``: per level masks, params, metrics; at the end
 ``results.csv``, ``accuracy.png`` and ``early_stop.png`` there.
 """
-from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from experiments import cli
 from lth_jax import analysis
 from lth_jax import lottery
 
@@ -37,4 +37,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -10,13 +10,20 @@ SOURCES = ('auto', 'raw', 'tfds')
 
 
 def resolve_source(data_config: Any, name: str) -> str:
-  """'raw' where raw files are configured (root or $LTH_DATA_DIR), else 'tfds'."""
+  """Which source ``'auto'`` means for data set ``name``.
+
+  'raw' where ``data.root`` is given (a missing file there is then named in
+  the error, never silently downloaded) or ``$LTH_DATA_DIR`` holds the data
+  set's folder; 'tfds' otherwise.
+  """
   source = data_config.source
   if source not in SOURCES:
     raise ValueError(f'unknown data source {source!r}; known: {SOURCES}.')
   if source != 'auto':
     return source
-  root = raw_files.data_root(data_config.root)
+  if data_config.root:
+    return 'raw'
+  root = raw_files.data_root(None)
   return 'raw' if root is not None and (root / name).is_dir() else 'tfds'
 
 

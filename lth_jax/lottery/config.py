@@ -39,6 +39,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.data.tfds_manual_dir = ''
   c.data.synthetic_train_size = 512
   c.data.synthetic_test_size = 256
+  c.data.synthetic_validation_size = 64
   c.data.synthetic_seed = 0
 
   c.training = ml_collections.ConfigDict()
@@ -55,6 +56,9 @@ def default_config() -> ml_collections.ConfigDict:
   c.training.steps = '50000it'
   c.training.eval_every = '100it'
   c.training.eval_batch_size = 1000
+  # Test set at every evaluation, or (False) only where the validation loss
+  # reaches a new minimum and at the end: enough for the early-stop metric.
+  c.training.test_every_eval = False
 
   c.pruning = ml_collections.ConfigDict()
   c.pruning.strategy = 'layerwise'   # see lth_jax.pruning.all_strategy_names()

@@ -5,11 +5,14 @@ level's trained weights by the configured strategy, rewinds the survivors
 (to init, to step k, or keeps them for learning-rate rewinding and
 fine-tuning) and retrains. All replicates advance level by level together.
 """
-from typing import Any
+import contextlib
+import pathlib
+from typing import Any, Iterator
 
 import ml_collections
 
 from lth_jax import pruning
+from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import level_training
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
@@ -113,7 +116,6 @@ def save_level(exp: Experiment, job: level_training.LevelJob, state: Any,
       state.masks), level, job.replicate, branch)
   storage.write_json(done, summary)
   storage.remove(job.out_dir / 'checkpoints')
-  storage.remove_stale(job.out_dir)
   return summary
 
 
@@ -148,11 +150,27 @@ def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
 
 def collect(run_dir: Any, branch: str | None = None) -> list[dict[str, Any]]:
   """All level summaries of a run (trunk or one branch), sorted."""
-  import pathlib  # pylint: disable=import-outside-toplevel
   pattern = (f'replicate_*/branch_{branch}/level_*/summary.json' if branch
              else 'replicate_*/level_*/summary.json')
   rows = [storage.read_json(p) for p in pathlib.Path(run_dir).glob(pattern)]
   return sorted(rows, key=lambda r: (r['level'], r['replicate']))
+
+
+@contextlib.contextmanager
+def locked_experiment(config: ml_collections.ConfigDict, workdir: str,
+                      dataset: Any = None) -> Iterator[Experiment]:
+  """Validates ``config``, locks its run directory, then sets it up.
+
+  The lock comes before the data is loaded, so a second run on the same
+  directory fails at once; what killed writers left behind is removed.
+  """
+  config_lib.validate(config)
+  run_dir = pathlib.Path(workdir) / config_lib.run_hash(config)
+  with run_lock.RunLock(run_dir):
+    storage.remove_stale(run_dir)
+    exp = Experiment.setup(config, workdir, dataset)
+    exp.write_config()
+    yield exp
 
 
 def run(config: ml_collections.ConfigDict, workdir: str,
@@ -167,9 +185,6 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   Returns:
     The per-level summaries of every replicate, sorted by level.
   """
-  exp = Experiment.setup(config, workdir, dataset)
-  with run_lock.RunLock(exp.run_dir):
-    exp.write_config()
-    progress = Progress(config.pruning.levels, enabled=config.progress)
-    run_levels(exp, progress)
+  with locked_experiment(config, workdir, dataset) as exp:
+    run_levels(exp, Progress(config.pruning.levels, enabled=config.progress))
   return collect(exp.run_dir)

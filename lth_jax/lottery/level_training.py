@@ -4,7 +4,12 @@ The group's states are stacked on a replicate axis and advanced together
 by the experiment's executor, in chunks that end at evaluation, checkpoint
 and rewind-point steps. Every ``checkpoint_every`` steps each replicate's
 state and metrics so far are written atomically; a restarted level resumes
-from the newest checkpoint that every replicate of the group has.
+from the newest checkpoint that every replicate of the group has, and ends
+bit-identical to an uninterrupted run: chunks end at the same steps, the
+data order depends only on (key, step), and the pending training-loss sums
+are saved with the state. A checkpoint that cannot be read back intact is
+reported and the previous one used. A non-finite loss or state stops the
+level before anything of the failing chunk is written.
 """
 import dataclasses
 import functools
@@ -26,7 +31,7 @@ KEEP_CHECKPOINTS = 2
 
 
 class NonFiniteLossError(FloatingPointError):
-  """A replicate's training loss became NaN or infinite."""
+  """A replicate's training loss (or its weights) became NaN or infinite."""
 
 
 @dataclasses.dataclass
@@ -52,12 +57,12 @@ def chunk_ends(start: int, total: int, every: tuple[int, ...],
   return sorted(ends)
 
 
-def _eval_all(state, data, batch_size, task):
-  val = steps_lib.evaluate(state, data.val_images, data.val_labels,
-                           batch_size, task)
-  test = steps_lib.evaluate(state, data.test_images, data.test_labels,
-                            batch_size, task)
-  return jnp.stack(val + test)
+def _eval_split(state, data, split: str, batch_size: int, task):
+  """Mean loss and accuracy on ``split`` ('val' or 'test'), stacked."""
+  images, labels = getattr(data, f'{split}_images'), getattr(
+      data, f'{split}_labels')
+  return jnp.stack(steps_lib.evaluate(state, images, labels, batch_size,
+                                      task))
 
 
 def _state_tree(state: state_lib.TrainState) -> dict[str, Any]:
@@ -97,12 +102,16 @@ def save_checkpoint(job_dir: pathlib.Path, state: state_lib.TrainState,
   storage.save_tree(root / f'step_{step}', _state_tree(state))
   for old in _checkpoint_steps(job_dir)[:-KEEP_CHECKPOINTS]:
     storage.remove(root / f'step_{old}')
-    (root / f'step_{old}.metrics.json').unlink(missing_ok=True)
+    storage.remove(root / f'step_{old}.metrics.json')
 
 
 def restore_checkpoint(jobs: list[LevelJob]
                        ) -> tuple[list[LevelJob], list[list], list[dict]]:
-  """The newest step every job has a readable checkpoint for, restored."""
+  """The newest step every job has a readable checkpoint for, restored.
+
+  An unreadable or altered checkpoint is reported (a warning) and the
+  previous one tried; with none left the jobs start from their beginning.
+  """
   common = set.intersection(*(set(_checkpoint_steps(j.out_dir))
                               for j in jobs))
   for step in sorted(common, reverse=True):
@@ -117,10 +126,22 @@ def restore_checkpoint(jobs: list[LevelJob]
         rows.append(meta['rows'])
         pending.append(meta['pending'])
       return restored, rows, pending
-    except Exception as e:  # pylint: disable=broad-except
+    except (storage.CorruptTreeError, OSError, ValueError, KeyError,
+            TypeError) as e:
       storage.log_corrupt(path, e)
   return jobs, [[] for _ in jobs], [{'loss_sum': 0.0, 'steps': 0}
                                     for _ in jobs]
+
+
+@jax.jit
+def _finite(stacked: state_lib.TrainState) -> jax.Array:
+  """Per replicate: whether every float of params and optimizer is finite."""
+  tree = (stacked.params, stacked.opt_state, stacked.batch_stats)
+  leaves = [x for x in jax.tree.leaves(tree)
+            if jnp.issubdtype(x.dtype, jnp.inexact)]
+  count = leaves[0].shape[0]
+  return jnp.stack([jnp.isfinite(x.reshape(count, -1)).all(1)
+                    for x in leaves]).all(0)
 
 
 def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
@@ -140,26 +161,41 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
     NonFiniteLossError: naming the level, replicate and step, before
       anything of the failing chunk is written.
   """
+  storage.remove_stale(exp.run_dir)  # what earlier kills left behind
   jobs, rows, pending = restore_checkpoint(jobs)
   cfg = exp.config.training
   start = int(jobs[0].state.step)
   run = functools.partial(exp.executor)
   stacked = exp.executor.place(replicates.stack([j.state for j in jobs]))
-  eval_fn = functools.partial(_eval_all, batch_size=cfg.eval_batch_size,
-                              task=exp.task)
+  evals = {split: functools.partial(_eval_split, split=split,
+                                    batch_size=cfg.eval_batch_size,
+                                    task=exp.task) for split in ('val', 'test')}
 
   def record(stacked, step):
-    metrics = np.asarray(run(('eval',), eval_fn, stacked, exp.data))
-    for i, m in enumerate(metrics):
+    """Appends an evaluation row per replicate.
+
+    The test set is evaluated where some replicate's validation loss
+    reaches a new minimum (so the test accuracy at the early-stopping
+    iteration is always known), at the last step, and at every evaluation
+    with ``training.test_every_eval``.
+    """
+    val = np.asarray(run(('val',), evals['val'], stacked, exp.data))
+    best = [min((r['val_loss'] for r in rs), default=np.inf) for rs in rows]
+    need_test = (cfg.test_every_eval or step == exp.total_steps
+                 or any(v[0] < b for v, b in zip(val, best)))
+    test = (np.asarray(run(('test',), evals['test'], stacked, exp.data))
+            if need_test else None)
+    for i, m in enumerate(val):
       p = pending[i]
       rows[i].append({
           'step': step,
           'train_loss': p['loss_sum'] / p['steps'] if p['steps'] else None,
           'val_loss': float(m[0]), 'val_acc': float(m[1]),
-          'test_loss': float(m[2]), 'test_acc': float(m[3])})
+          'test_loss': None if test is None else float(test[i][0]),
+          'test_acc': None if test is None else float(test[i][1])})
       pending[i] = {'loss_sum': 0.0, 'steps': 0}
     if progress:
-      progress.update(level, step, exp.total_steps, metrics[:, 1])
+      progress.update(level, step, exp.total_steps, val[:, 1])
 
   if not rows[0]:
     record(stacked, start)
@@ -173,14 +209,9 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
                            batch_size=cfg.batch_size, task=exp.task,
                            augment=exp.augment)
     new, loss, bad = run(('train', n), fn, stacked, exp.data)
-    bad = np.asarray(bad)
-    if (bad >= 0).any():
-      i = int(np.argmax(bad >= 0))
-      raise NonFiniteLossError(
-          f'level {level}, replicate {jobs[i].replicate}: the training loss '
-          f'is not finite at step {int(bad[i])}. Nothing of this chunk was '
-          'written; the last good checkpoint is kept. Lower '
-          'training.learning_rate or check the data.')
+    bad, finite = np.asarray(bad), np.asarray(_finite(new))
+    if (bad >= 0).any() or not finite.all():
+      _raise_non_finite(level, jobs, bad, finite, end)
     stacked, step = new, end
     for i, l in enumerate(np.asarray(loss)):
       pending[i]['loss_sum'] += float(l) * n
@@ -202,3 +233,22 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
     progress.level_done(level, time.time() - tic)
   final = replicates.unstack(stacked, len(jobs))
   return list(zip(final, rows))
+
+
+def _raise_non_finite(level: int, jobs: list[LevelJob], bad: np.ndarray,
+                      finite: np.ndarray, end: int) -> None:
+  """Raises ``NonFiniteLossError`` for the first failing replicate."""
+  i = int(np.argmax((bad >= 0) | ~finite))
+  what = (f'the training loss is NaN or infinite at step {int(bad[i])}'
+          if bad[i] >= 0 else
+          f'the weights or optimizer state are NaN or infinite after step '
+          f'{end}')
+  saved = [s for s in _checkpoint_steps(jobs[i].out_dir) if s < end]
+  kept = (f'its last good checkpoint (step {saved[-1]}) is kept' if saved
+          else 'it has no checkpoint yet')
+  raise NonFiniteLossError(
+      f'level {level}, replicate {jobs[i].replicate}: {what}. The level is '
+      f'stopped before writing anything more; {kept}, and earlier levels '
+      'are untouched. Lower training.learning_rate (or add '
+      'training.warmup) or check the data for NaN/inf, then run again to '
+      'resume.')

@@ -43,11 +43,22 @@ def lenet300_100(num_classes: int = 10) -> MLP:
 
 @registry.register_model('mlp')
 def mlp(num_classes: int = 10, hidden: Sequence[int] = (300, 100),
-        init: str = 'glorot_normal') -> MLP:
-  """A generic ReLU MLP; ``init`` is 'glorot_normal' or 'kaiming_normal'."""
+        init: str = 'glorot_normal',
+        head_sizes: Sequence[int] | None = None) -> MLP:
+  """A generic ReLU MLP.
+
+  Args:
+    num_classes: output width (ignored when ``head_sizes`` is given).
+    hidden: hidden layer widths.
+    init: 'glorot_normal' or 'kaiming_normal' (zero biases either way).
+    head_sizes: for multi-task data, the widths of the task heads that
+      share the ``output`` layer, e.g. ``(10, 10)`` for MNIST +
+      Fashion-MNIST (labels then carry one class index per head).
+  """
   inits = {'glorot_normal': glorot_normal,
            'kaiming_normal': nn.initializers.kaiming_normal()}
   if init not in inits:
     raise ValueError(f'unknown init {init!r}; known: {sorted(inits)}.')
-  return MLP(hidden=tuple(hidden), num_classes=num_classes,
+  width = sum(head_sizes) if head_sizes else num_classes
+  return MLP(hidden=tuple(hidden), num_classes=width,
              kernel_init=inits[init])

@@ -1,7 +1,7 @@
 """Durations in steps or epochs: ``'50000it'``, ``'20ep'``, or a plain int."""
 import re
 
-_PATTERN = re.compile(r'^\s*(\d+)\s*(it|ep)\s*$')
+_PATTERN = re.compile(r'^\s*(-?\d+)\s*(it|ep)\s*$')
 
 
 def parse_duration(value: int | str, steps_per_epoch: int | None = None,

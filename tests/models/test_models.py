@@ -50,9 +50,10 @@ EXPECTED_COUNTS = {
 # Models with batch norm: name -> number of batch-norm statistics.
 BATCH_STATS = {'vgg11': 5_504, 'vgg19': 11_008, 'resnet20': 1_568}
 
-# Small enough for CPU: one compiled forward/backward each.
-STEP_MODELS = ('lenet300_100', 'conv2', 'conv4', 'conv6', 'vgg11',
-               'vgg11_nobn', 'vgg19', 'resnet20')
+# One compiled forward/backward each, small enough for CPU: every family,
+# with and without batch norm (VGG-13/16, ResNet-56/110 share their code).
+STEP_MODELS = ('lenet300_100', 'conv2', 'conv4', 'conv6', 'vgg11_nobn',
+               'vgg19', 'resnet20')
 
 
 def abstract_variables(name, input_shape, **kwargs):
@@ -60,6 +61,29 @@ def abstract_variables(name, input_shape, **kwargs):
   x = jnp.zeros((1,) + input_shape)
   return jax.eval_shape(lambda k: model.init(k, x, train=False),
                         jax.random.key(0))
+
+
+def random_variables(model, x, seed=0):
+  """Variables shaped as ``model.init``'s, drawn on the host.
+
+  Compiling ``init`` costs seconds per model on CPU (one RNG op per leaf);
+  the initialisers themselves are tested separately.
+  """
+  abstract = jax.eval_shape(functools.partial(model.init, train=False),
+                            jax.random.key(0), x)
+  rng = np.random.default_rng(seed)
+
+  def fill(path, leaf):
+    kind = path[-1].key
+    if kind in ('scale', 'var'):
+      return jnp.ones(leaf.shape, leaf.dtype)
+    if kind in ('bias', 'mean'):
+      return jnp.zeros(leaf.shape, leaf.dtype)
+    fan_in = int(np.prod(leaf.shape[:-1]))
+    std = np.sqrt(2.0 / fan_in, dtype=np.float32)
+    return jnp.asarray(rng.standard_normal(leaf.shape, np.float32) * std)
+
+  return jax.tree_util.tree_map_with_path(fill, abstract)
 
 
 def counts(tree):
@@ -150,10 +174,34 @@ def test_bad_constructor_arguments():
 
 
 def test_batchnorm_uniform_init():
-  model = models.get_model('resnet20', batchnorm_init='uniform')
-  init = jax.jit(lambda k: model.init(k, jnp.zeros((1,) + CIFAR))['params'])
-  scale = init(jax.random.key(0))['bn_0']['scale']
-  assert jnp.all((scale >= 0) & (scale < 1)) and jnp.std(scale) > 0
+  # One small module of each family (compiling a full init takes seconds).
+  vgg = conv.VGG(plan=(8,), batchnorm_init='uniform')
+  block = resnet.BasicBlock(8, stride=2, batchnorm_init='uniform')
+  x = jnp.zeros((1, 4, 4, 3))
+
+  @jax.jit
+  def init(key):
+    return vgg.init(key, x)['params'], block.init(key, x)['params']
+
+  vgg_params, block_params = init(jax.random.key(0))
+  for bn in (vgg_params['bn_0'], block_params['bn_0'], block_params['bn_1'],
+             block_params['bn_shortcut']):
+    scale = bn['scale']
+    assert jnp.all((scale >= 0) & (scale < 1)) and jnp.std(scale) > 0
+    assert jnp.all(bn['bias'] == 0)
+
+
+def test_init_is_seeded_and_zero_biased():
+  model = models.get_model('conv2')
+  init = jax.jit(lambda k: model.init(k, jnp.zeros((1, 4, 4, 3)))['params'])
+  a, b, c = init(jax.random.key(0)), init(jax.random.key(0)), init(
+      jax.random.key(1))
+  assert jax.tree.all(jax.tree.map(jnp.array_equal, a, b))
+  assert not jnp.array_equal(a['conv_0']['kernel'], c['conv_0']['kernel'])
+  assert jnp.all(a['dense_0']['bias'] == 0)
+  # Glorot normal: var = 2 / (fan_in + fan_out), fan_in = 4 * 64 here.
+  np.testing.assert_allclose(jnp.std(a['dense_0']['kernel']),
+                             np.sqrt(2 / (4 * 64 + 256)), rtol=0.05)
 
 
 def test_kaiming_normal_matches_torch_std():
@@ -169,8 +217,7 @@ def test_jitted_train_step(name):
   model = models.get_model(name)
   x = jax.random.normal(jax.random.key(1), (2,) + input_shape)
   y = jnp.array([3, 7])
-  variables = jax.jit(functools.partial(model.init, train=False))(
-      jax.random.key(0), x)
+  variables = random_variables(model, x)
   params = variables['params']
   stats = variables.get('batch_stats')
 
@@ -213,7 +260,7 @@ def test_eval_mode_is_deterministic_per_example():
   # With running averages, an example's logits do not depend on its batch.
   model = models.get_model('resnet20')
   x = jax.random.normal(jax.random.key(2), (2,) + CIFAR)
-  variables = jax.jit(model.init)(jax.random.key(0), x)
+  variables = random_variables(model, x)
   apply = jax.jit(functools.partial(model.apply, train=False))
   both, first = apply(variables, x), apply(variables, x[:1])
   np.testing.assert_allclose(both[:1], first, rtol=1e-5, atol=1e-5)

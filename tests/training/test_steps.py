@@ -156,3 +156,19 @@ def test_durations():
       assert 'duration' in str(e) or 'positive' in str(e)
     else:
       raise AssertionError(f'{bad!r} accepted')
+
+
+def test_multi_head_loss_is_the_mean_of_the_heads():
+  logits = jnp.array([[2., 0., 0., 1.], [0., 3., 2., 0.]])
+  labels = jnp.array([[0, 1], [1, 0]])
+  task = training.Task(head_sizes=(2, 2))
+  loss, correct = training.losses.per_example(logits, labels, task)
+  ce = lambda l, y: float(jax.nn.logsumexp(l) - l[y])
+  expected = [(ce(logits[0, :2], 0) + ce(logits[0, 2:], 1)) / 2,
+              (ce(logits[1, :2], 1) + ce(logits[1, 2:], 0)) / 2]
+  np.testing.assert_allclose(loss, expected, rtol=1e-6)
+  np.testing.assert_array_equal(correct, [1.0, 1.0])
+  model = models.get_model('mlp', hidden=(8,), head_sizes=(10, 10))
+  out = model.apply(model.init(jax.random.key(0), jnp.zeros((1, 4))),
+                    jnp.zeros((3, 4)))
+  assert out.shape == (3, 20)
