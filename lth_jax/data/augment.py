@@ -10,6 +10,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from lth_jax import registry
+
 Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
 
 
@@ -57,24 +59,14 @@ def random_crop_flip(key: jax.Array, images: jax.Array, padding: int = 4,
   return jax.vmap(crop_flip)(padded, offsets, flips)
 
 
-_AUGMENTATIONS: dict[str, Augmentation] = {
-    'none': identity,
-    'crop_flip': random_crop_flip,
-}
+_AUGMENTATIONS: registry.Registry[Augmentation] = registry.Registry(
+    'augmentation')
+_AUGMENTATIONS.register('none')(identity)
+_AUGMENTATIONS.register('crop_flip')(random_crop_flip)
 
-
-def register_augmentation(name: str):
-  """Decorator: registers an ``augment(key, images, **kwargs)`` function."""
-  def wrap(fn: Augmentation) -> Augmentation:
-    if name in _AUGMENTATIONS:
-      raise ValueError(f'augmentation {name!r} is already registered.')
-    _AUGMENTATIONS[name] = fn
-    return fn
-  return wrap
-
-
-def all_augmentation_names() -> list[str]:
-  return sorted(_AUGMENTATIONS)
+#: Decorator: registers an ``augment(key, images, **kwargs)`` function.
+register_augmentation = _AUGMENTATIONS.register
+all_augmentation_names = _AUGMENTATIONS.names
 
 
 def get_augmentation(name: str, **kwargs) -> Augmentation:
@@ -83,8 +75,5 @@ def get_augmentation(name: str, **kwargs) -> Augmentation:
   >>> get_augmentation('crop_flip', padding=2).keywords
   {'padding': 2}
   """
-  if name not in _AUGMENTATIONS:
-    raise ValueError(f'unknown augmentation {name!r}; known: '
-                     f'{", ".join(all_augmentation_names())}.')
-  fn = _AUGMENTATIONS[name]
+  fn = _AUGMENTATIONS.get(name)
   return functools.partial(fn, **kwargs) if kwargs else fn

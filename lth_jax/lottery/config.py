@@ -70,7 +70,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.pruning.rewind_step = '0it'
   c.pruning.nm_n = 2
   c.pruning.nm_m = 4
-  c.pruning.channel_norm = 'l1'
+  c.pruning.channel_norm = 'l2'   # 'l1' | 'l2' (strategy 'channel')
 
   c.checkpoint_every = '1000it'      # '0it': only at level ends
   c.progress = True

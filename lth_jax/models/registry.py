@@ -8,22 +8,14 @@ from typing import Callable
 
 import flax.linen as nn
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
+from lth_jax import registry
 
+_MODELS: registry.Registry[Callable[..., nn.Module]] = registry.Registry(
+    'model')
 
-def register_model(name: str):
-  """Decorator: registers a model constructor under ``name``."""
-  def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    if name in _MODELS:
-      raise ValueError(f'model {name!r} is already registered.')
-    _MODELS[name] = fn
-    return fn
-  return wrap
-
-
-def all_model_names() -> list[str]:
-  """The registered model names, sorted."""
-  return sorted(_MODELS)
+#: Decorator: registers a model constructor under a name.
+register_model = _MODELS.register
+all_model_names = _MODELS.names
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
@@ -32,7 +24,4 @@ def get_model(name: str, **kwargs) -> nn.Module:
   >>> get_model('lenet300_100', num_classes=10).hidden
   (300, 100)
   """
-  if name not in _MODELS:
-    raise ValueError(f'unknown model {name!r}; known: '
-                     f'{", ".join(all_model_names())}.')
-  return _MODELS[name](**kwargs)
+  return _MODELS.get(name)(**kwargs)

@@ -17,3 +17,11 @@ from lth_jax.pruning.tree_paths import leaf_paths
 from lth_jax.pruning.strategies import all_strategy_names
 from lth_jax.pruning.strategies import get_strategy
 from lth_jax.pruning.strategies import register_strategy
+from lth_jax.pruning.selection import count_true
+from lth_jax.pruning.selection import keep_top_k
+from lth_jax.pruning.selection import keep_top_k_global
+from lth_jax.pruning.selection import sort_key
+from lth_jax.pruning.structured import channel_norms
+from lth_jax.pruning.structured import n_m_mask
+from lth_jax.pruning.structured import prune_channels
+from lth_jax.pruning.structured import prune_n_m

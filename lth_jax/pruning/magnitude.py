@@ -79,16 +79,18 @@ def prune_layerwise(params: PyTree, masks: PyTree, rates: Rates,
   Array([False,  True,  True, False], dtype=bool)
   """
   masks_lib.check_mask_tree(params, masks)
-  scores = magnitude_scores(params, masks) if scores is None else scores
+  # Without explicit scores, |w| is ranked in place (no copy of the weights).
+  absolute = scores is None
+  ranked = params if absolute else scores
 
   def prune_leaf(path, m, s):
     if m is None:
       return None
     rate = rate_for_path(path, rates)
-    k = target_count(m.size, jnp.sum(m), rate, level)
-    return selection.keep_top_k(s, m, k)
+    k = target_count(m.size, selection.count_true([m])[0], rate, level)
+    return selection.keep_top_k(s, m, k, absolute=absolute)
 
-  return tree_paths.map_with_path(prune_leaf, masks, scores,
+  return tree_paths.map_with_path(prune_leaf, masks, ranked,
                                   is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
 
 
@@ -108,15 +110,16 @@ def prune_global(params: PyTree, masks: PyTree, rate: float,
   """
   rate = check_rate(rate)
   masks_lib.check_mask_tree(params, masks)
-  scores = magnitude_scores(params, masks) if scores is None else scores
+  absolute = scores is None  # rank |w| in place, without a copy
   m_leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
-  s_leaves = treedef.flatten_up_to(scores)
+  s_leaves = treedef.flatten_up_to(params if absolute else scores)
   idx = [i for i, m in enumerate(m_leaves) if m is not None]
   size = sum(int(m_leaves[i].size) for i in idx)
-  remaining = sum(jnp.sum(m_leaves[i], dtype=jnp.int32) for i in idx)
+  remaining = sum(selection.count_true([m_leaves[i] for i in idx]))
   k = target_count(size, remaining, rate, level)
   kept = selection.keep_top_k_global([s_leaves[i] for i in idx],
-                                     [m_leaves[i] for i in idx], k)
+                                     [m_leaves[i] for i in idx], k,
+                                     absolute=absolute)
   for i, new in zip(idx, kept):
     m_leaves[i] = new
   return jax.tree.unflatten(treedef, m_leaves)

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lth_jax.pruning import masks as masks_lib
+from lth_jax.pruning import selection
 
 PyTree = Any
 
@@ -32,7 +33,7 @@ def sparsity_report(masks: PyTree) -> dict[str, Any]:
   """
   paths = masks_lib.prunable_paths(masks)
   leaves = masks_lib.mask_leaves(masks)
-  counts = jax.device_get([jnp.sum(m, dtype=jnp.int32) for m in leaves])
+  counts = jax.device_get(selection.count_true(leaves))
   layers = {}
   for path, m, c in zip(paths, leaves, counts):
     layers[path] = {'size': int(m.size), 'remaining': int(c),

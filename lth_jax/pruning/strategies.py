@@ -6,32 +6,18 @@ A strategy is ``fn(params, masks, pruning_config, level) -> new_masks``;
 """
 from typing import Any, Callable
 
+from lth_jax import registry
 from lth_jax.pruning import magnitude
 
 PyTree = Any
 Strategy = Callable[[PyTree, PyTree, Any, int], PyTree]
-_STRATEGIES: dict[str, Strategy] = {}
+_STRATEGIES: registry.Registry[Strategy] = registry.Registry(
+    'pruning strategy')
 
-
-def register_strategy(name: str):
-  """Decorator: registers a pruning strategy under ``name``."""
-  def wrap(fn: Strategy) -> Strategy:
-    if name in _STRATEGIES:
-      raise ValueError(f'pruning strategy {name!r} is already registered.')
-    _STRATEGIES[name] = fn
-    return fn
-  return wrap
-
-
-def all_strategy_names() -> list[str]:
-  return sorted(_STRATEGIES)
-
-
-def get_strategy(name: str) -> Strategy:
-  if name not in _STRATEGIES:
-    raise ValueError(f'unknown pruning strategy {name!r}; known: '
-                     f'{", ".join(all_strategy_names())}.')
-  return _STRATEGIES[name]
+#: Decorator: registers a pruning strategy under a name.
+register_strategy = _STRATEGIES.register
+all_strategy_names = _STRATEGIES.names
+get_strategy = _STRATEGIES.get
 
 
 def parse_layer_rates(spec: str, default: float) -> dict[str, float]:
