@@ -24,6 +24,7 @@ import numpy as np
 from lth_jax.lottery import replicates
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
+from lth_jax.training import batching
 from lth_jax.training import state as state_lib
 from lth_jax.training import steps as steps_lib
 
@@ -43,18 +44,69 @@ class LevelJob:
 
 
 def chunk_ends(start: int, total: int, every: tuple[int, ...],
-               extra: tuple[int, ...] = ()) -> list[int]:
+               extra: tuple[int, ...] = (),
+               steps_per_epoch: int | None = None) -> list[int]:
   """Sorted steps in ``(start, total]`` where a chunk of training must end.
+
+  With ``steps_per_epoch``, chunks that would touch more than two epochs
+  are split at epoch boundaries (a chunk gets two epochs' data orders).
 
   >>> chunk_ends(0, 10, (4,), (3,))
   [3, 4, 8, 10]
+  >>> chunk_ends(0, 10, (10,), (), steps_per_epoch=3)
+  [6, 10]
   """
   ends = {total}
   for e in every:
     if e:
       ends.update(range((start // e + 1) * e, total, e))
   ends.update(s for s in extra if start < s < total)
-  return sorted(ends)
+  ends = sorted(ends)
+  if not steps_per_epoch:
+    return ends
+  out, step = [], start
+  for end in ends:
+    while batching.epochs_touched(step, end - step, steps_per_epoch) > 2:
+      step = (step // steps_per_epoch + 2) * steps_per_epoch
+      out.append(step)
+    out.append(end)
+    step = end
+  return out
+
+
+class EpochOrders:
+  """Per-epoch data orders of a replicate group, computed once per epoch.
+
+  ``orders(stacked_keys, epoch)`` is ``[K, 2, N]``: the permutations of
+  ``epoch`` and ``epoch + 1`` for every replicate (the same values
+  ``batching.chunk_indices`` would compute, without re-sorting per chunk).
+  """
+
+  def __init__(self, exp: Experiment):
+    self._n = exp.data.train_images.shape[0]
+    self._place = exp.executor.place
+    self._cache: dict[int, jax.Array] = {}
+
+  def __call__(self, keys: jax.Array, epoch: int) -> jax.Array:
+    for e in (epoch, epoch + 1):
+      if e not in self._cache:
+        self._cache[e] = _group_permutations(keys, e, self._n)
+    self._cache = {e: v for e, v in self._cache.items() if e >= epoch}
+    return self._place(jnp.concatenate(
+        [self._cache[epoch], self._cache[epoch + 1]], axis=1))
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _group_permutations(keys: jax.Array, epoch: int, num_examples: int
+                        ) -> jax.Array:
+  """``[K, 1, N]``: one epoch's data order for each replicate's key."""
+  return jax.vmap(lambda k: batching.epoch_permutations(
+      k, epoch, 1, num_examples))(keys)
+
+
+def _train_chunk(state_and_perms, data, **kwargs):
+  state, perms = state_and_perms
+  return steps_lib.train_steps(state, data, perms=perms, **kwargs)
 
 
 def _eval_split(state, data, split: str, batch_size: int, task):
@@ -202,13 +254,16 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
   extra = (exp.rewind_step,) if on_step else ()
   step = start
   tic = time.time()
+  orders = EpochOrders(exp)
   for end in chunk_ends(start, exp.total_steps,
-                        (exp.eval_every, exp.checkpoint_every), extra):
+                        (exp.eval_every, exp.checkpoint_every), extra,
+                        exp.steps_per_epoch):
     n = end - step
-    fn = functools.partial(steps_lib.train_steps, num_steps=n,
+    fn = functools.partial(_train_chunk, num_steps=n,
                            batch_size=cfg.batch_size, task=exp.task,
                            augment=exp.augment)
-    new, loss, bad = run(('train', n), fn, stacked, exp.data)
+    perms = orders(stacked.data_key, step // exp.steps_per_epoch)
+    new, loss, bad = run(('train', n), fn, (stacked, perms), exp.data)
     bad, finite = np.asarray(bad), np.asarray(_finite(new))
     if (bad >= 0).any() or not finite.all():
       _raise_non_finite(level, jobs, bad, finite, end)

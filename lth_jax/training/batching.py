@@ -5,7 +5,7 @@ The examples of step ``s`` depend only on ``(data_key, s)``: epoch
 ``fold_in(data_key, e)`` (the last partial batch is dropped), so resuming
 at any step replays exactly the same data order.
 """
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -36,11 +36,28 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
   return num_examples // batch_size
 
 
+def epoch_permutations(data_key: jax.Array, first_epoch: Any,
+                       num_epochs: int, num_examples: int) -> jax.Array:
+  """The data orders ``[num_epochs, num_examples]`` of consecutive epochs."""
+  epochs = first_epoch + jnp.arange(num_epochs)
+  return jax.vmap(lambda e: jax.random.permutation(
+      jax.random.fold_in(data_key, e), num_examples))(epochs)
+
+
+def epochs_touched(start_step: int, num_steps: int, spe: int) -> int:
+  """How many epochs steps ``[start_step, start_step + num_steps)`` touch."""
+  return (start_step + num_steps - 1) // spe - start_step // spe + 1
+
+
 def chunk_indices(data_key: jax.Array, start_step: jax.Array, num_steps: int,
-                  batch_size: int, num_examples: int) -> jax.Array:
+                  batch_size: int, num_examples: int,
+                  perms: jax.Array | None = None) -> jax.Array:
   """Example indices ``[num_steps, batch_size]`` for steps from ``start_step``.
 
-  ``start_step`` may be traced; the other arguments are static.
+  ``start_step`` may be traced; the other arguments are static. ``perms``
+  optionally passes the permutations of the epochs the chunk touches,
+  starting at ``start_step // steps_per_epoch`` (computed here otherwise):
+  a driver that caches them per epoch saves the sorts.
 
   >>> idx = chunk_indices(jax.random.key(0), 0, 3, 2, 5)
   >>> idx.shape, bool(jnp.all(idx[1:] == chunk_indices(jax.random.key(0), 1,
@@ -48,12 +65,11 @@ def chunk_indices(data_key: jax.Array, start_step: jax.Array, num_steps: int,
   ((3, 2), True)
   """
   spe = steps_per_epoch(num_examples, batch_size)
-  # Epochs a chunk can touch: known statically from its length.
-  num_epochs = (num_steps - 1) // spe + 2
   first_epoch = start_step // spe
-  epochs = first_epoch + jnp.arange(num_epochs)
-  perms = jax.vmap(lambda e: jax.random.permutation(
-      jax.random.fold_in(data_key, e), num_examples))(epochs)
+  if perms is None:
+    # Epochs a chunk can touch: known statically from its length.
+    perms = epoch_permutations(data_key, first_epoch,
+                               (num_steps - 1) // spe + 2, num_examples)
   steps = start_step + jnp.arange(num_steps)
   rows = steps // spe - first_epoch
   cols = (steps % spe)[:, None] * batch_size + jnp.arange(batch_size)
