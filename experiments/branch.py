@@ -9,15 +9,16 @@ random_prune_global. The report (``results.csv``, ``accuracy.png``,
 ``early_stop.png`` in ``<workdir>/<run-hash>/``) shows the trunk against
 every branch run so far.
 """
-from absl import app
 from absl import flags
+from absl import logging
 from ml_collections import config_flags
 
+from experiments import cli
 from lth_jax import analysis
 from lth_jax import lottery
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
-_WORKDIR = flags.DEFINE_string('workdir', None, 'The trunk\'s --workdir.',
+_WORKDIR = flags.DEFINE_string('workdir', None, "The trunk's --workdir.",
                                required=True)
 _BRANCH = flags.DEFINE_string('branch', None, 'The control to run.',
                               required=True)
@@ -25,6 +26,7 @@ _BRANCH = flags.DEFINE_string('branch', None, 'The control to run.',
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
   config = _CONFIG.value
   lottery.run_branch(config, _WORKDIR.value, _BRANCH.value)
   run_dir = f'{_WORKDIR.value}/{lottery.run_hash(config)}'
@@ -34,4 +36,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -1,4 +1,9 @@
-"""Figures in the LTH papers' style (matplotlib, written as PNG)."""
+"""Figures in the LTH papers' style (matplotlib, written as PNG).
+
+Percent of weights remaining on a reversed log axis (100 % on the left),
+one line per curve (the trunk and each control, per run) with its mean
+over replicates and a min/max band, as in Frankle & Carbin 2019.
+"""
 import pathlib
 from typing import Any
 
@@ -6,53 +11,88 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+from matplotlib import ticker  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+#: The trunk is drawn solid, controls dashed.
+TRUNK = 'trunk'
 
 
-def _by_branch(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def curves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+  """Aggregated rows grouped into labelled curves, sorted by level.
+
+  The label is the branch, prefixed by the run's label when the rows come
+  from several runs.
+
+  >>> sorted(curves([{'run': 'a', 'branch': 'trunk', 'level': 0},
+  ...                {'run': 'b', 'branch': 'trunk', 'level': 0}]))
+  ['a trunk', 'b trunk']
+  """
+  several = len({r.get('run', '') for r in rows}) > 1
   out: dict[str, list[dict[str, Any]]] = {}
-  for r in rows:
-    out.setdefault(r['branch'], []).append(r)
+  for r in sorted(rows, key=lambda r: r['level']):
+    label = f"{r['run']} {r['branch']}" if several else r['branch']
+    out.setdefault(label, []).append(r)
   return out
 
 
-def _setup_axis(ax, ylabel: str) -> None:
+def _weights_axis(ax, rows: list[dict[str, Any]]) -> None:
+  """Log x axis, reversed, ticked at up to 8 of the trunk's levels (the
+  first and the last included)."""
   ax.set_xscale('log')
-  ax.invert_xaxis()
+  xs = sorted({round(r['weights_remaining_pct'], 1) for r in rows
+               if r['branch'] == TRUNK} or
+              {round(r['weights_remaining_pct'], 1) for r in rows},
+              reverse=True)
+  count = min(len(xs), 8)
+  picks = sorted({round(i * (len(xs) - 1) / max(count - 1, 1))
+                  for i in range(count)})
+  ax.set_xticks([xs[i] for i in picks])
+  ax.xaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+  ax.xaxis.set_minor_locator(ticker.NullLocator())
+  ax.set_xlim(max(xs) * 1.15, min(xs) / 1.15)
   ax.set_xlabel('percent of weights remaining')
+  ax.grid(True, alpha=0.3)
+
+
+def _plot_band(ax, rows: list[dict[str, Any]], metric: str, title: str,
+               ylabel: str, path: str | pathlib.Path,
+               dense_line: bool) -> None:
+  for label, group in curves(rows).items():
+    x = [r['weights_remaining_pct'] for r in group]
+    style = '-' if label.endswith(TRUNK) else '--'
+    (line,) = ax.plot(x, [r[f'{metric}_mean'] for r in group], style,
+                      marker='o', markersize=3, label=label)
+    ax.fill_between(x, [r[f'{metric}_min'] for r in group],
+                    [r[f'{metric}_max'] for r in group],
+                    color=line.get_color(), alpha=0.2, linewidth=0)
+  if dense_line:
+    dense = [r for r in rows if r['branch'] == TRUNK and r['level'] == 0]
+    if len(dense) == 1:
+      ax.axhline(dense[0][f'{metric}_mean'], color='gray', linestyle=':',
+                 linewidth=1, label='dense')
+  _weights_axis(ax, rows)
   ax.set_ylabel(ylabel)
-  ax.grid(True, which='both', alpha=0.3)
+  ax.set_title(title)
+  ax.legend(fontsize='small')
+  fig = ax.figure
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
 
 
 def plot_accuracy(rows: list[dict[str, Any]], path: str | pathlib.Path,
                   title: str = '') -> None:
-  """Test accuracy at early stop vs. weights remaining (log axis), with the
-  min/max band over replicates, one line per branch (trunk and controls)."""
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for branch, group in _by_branch(rows).items():
-    x = [r['weights_remaining_pct'] for r in group]
-    ax.plot(x, [r['early_stop_test_acc_mean'] for r in group], marker='o',
-            markersize=3, label=branch)
-    ax.fill_between(x, [r['early_stop_test_acc_min'] for r in group],
-                    [r['early_stop_test_acc_max'] for r in group], alpha=0.2)
-  _setup_axis(ax, 'test accuracy at early stop (%)')
-  ax.set_title(title)
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
+  """Test accuracy at early stop vs. weights remaining, with the min/max
+  band over replicates and a dotted line at the dense network's accuracy."""
+  _, ax = plt.subplots(figsize=(6.4, 4.2))
+  _plot_band(ax, rows, 'early_stop_test_acc', title,
+             'test accuracy at early stop (%)', path, dense_line=True)
 
 
 def plot_early_stop(rows: list[dict[str, Any]], path: str | pathlib.Path,
                     title: str = '') -> None:
-  """Early-stopping iteration (minimum validation loss) vs. weights left."""
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for branch, group in _by_branch(rows).items():
-    ax.plot([r['weights_remaining_pct'] for r in group],
-            [r['early_stop_step_mean'] for r in group], marker='o',
-            markersize=3, label=branch)
-  _setup_axis(ax, 'early-stop iteration')
-  ax.set_title(title)
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
+  """Early-stopping iteration (minimum validation loss) vs. weights left,
+  with the min/max band over replicates."""
+  _, ax = plt.subplots(figsize=(6.4, 4.2))
+  _plot_band(ax, rows, 'early_stop_step', title, 'early-stop iteration',
+             path, dense_line=False)

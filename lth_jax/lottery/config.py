@@ -189,6 +189,10 @@ def validate(config: Any) -> None:
   rewind_step = durations.parse_duration(p.rewind_step, spe,
                                          'pruning.rewind_step',
                                          allow_zero=True)
+  if p.rewind == 'step' and rewind_step == 0:
+    raise ValueError("pruning.rewind='step' needs pruning.rewind_step > 0 "
+                     "(e.g. '500it'); to rewind to initialisation use "
+                     "pruning.rewind='init'.")
   if p.rewind == 'step' and rewind_step >= steps and 'ep' not in str(
       t.steps) + str(p.rewind_step):
     raise ValueError(f'pruning.rewind_step ({p.rewind_step}) must be before '

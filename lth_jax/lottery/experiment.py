@@ -29,6 +29,14 @@ from lth_jax.training import state as state_lib
 INIT_STREAM, DATA_STREAM, CONTROL_STREAM = 0, 1, 2
 
 
+def _has_convolutions(model: Any, dataset: data_lib.Dataset) -> bool:
+  """Whether ``model`` has a kernel of rank > 2 (shapes only, no compute)."""
+  shapes = jax.eval_shape(lambda x: model.init(jax.random.key(0), x),
+                          jax.ShapeDtypeStruct((1,) + dataset.train_images
+                                               .shape[1:], jax.numpy.float32))
+  return any(len(leaf.shape) > 2 for leaf in jax.tree.leaves(shapes))
+
+
 @dataclasses.dataclass
 class Experiment:
   """A resolved lottery run (see ``Experiment.setup``)."""
@@ -45,6 +53,10 @@ class Experiment:
   checkpoint_every: int
   rewind_step: int
   executor: replicates.Executor
+  #: Steps per compiled call: 0 runs each chunk as one ``lax.scan``; 1 runs
+  #: one unrolled step per call (convolutional models on CPU, where XLA is
+  #: ~50x slower on convolution gradients inside loops, jax#12868).
+  steps_per_call: int = 0
 
   @classmethod
   def setup(cls, config: ml_collections.ConfigDict, workdir: str,
@@ -83,7 +95,9 @@ class Experiment:
         checkpoint_every=durations.parse_duration(
             config.checkpoint_every, spe, 'checkpoint_every',
             allow_zero=True),
-        rewind_step=rewind_step, executor=executor)
+        rewind_step=rewind_step, executor=executor,
+        steps_per_call=1 if (jax.default_backend() == 'cpu'
+                             and _has_convolutions(model, dataset)) else 0)
 
   def write_config(self) -> None:
     """Writes the resolved config beside the results."""

@@ -7,7 +7,7 @@ fine-tuning) and retrains. All replicates advance level by level together.
 """
 import contextlib
 import pathlib
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import ml_collections
 
@@ -73,24 +73,45 @@ def level_masks(exp: Experiment, replicate: int, level: int,
   return masks
 
 
+class RewindTarget(NamedTuple):
+  """What a trunk level rewinds to, before its mask is applied.
+
+  Attributes:
+    variables: ``{'params', 'batch_stats'}``: the init (``rewind='init'``
+      and level 0), the dense run's step-k weights (``'step'``), or the
+      previous level's trained weights (``'lr'``, ``'finetune'``).
+    step: the step training starts at.
+    constant_lr: the fine-tuning learning rate, or None (the schedule).
+  """
+  variables: dict[str, Any]
+  step: int
+  constant_lr: float | None
+
+
+def rewind_target(exp: Experiment, replicate: int, level: int,
+                  init: dict[str, Any]) -> RewindTarget:
+  """The weights, step and learning rate ``config.pruning.rewind`` names."""
+  mode = exp.config.pruning.rewind
+  if level == 0 or mode == 'init':
+    return RewindTarget(init, 0, None)
+  if mode == 'step':
+    point = storage.load_tree(
+        storage.replicate_dir(exp.run_dir, replicate) / 'rewind_point', init)
+    return RewindTarget(point, exp.rewind_step, None)
+  _, trained = load_level(exp, replicate, level - 1, init)
+  constant_lr = exp.final_learning_rate() if mode == 'finetune' else None
+  return RewindTarget(trained, 0, constant_lr)
+
+
 def start_state(exp: Experiment, replicate: int, level: int) -> Any:
   """The rewound train state a trunk level starts from."""
   init = exp.init_variables(replicate)
   exp.save_init(replicate, init)
   masks = level_masks(exp, replicate, level, init)
-  mode = exp.config.pruning.rewind
-  if level == 0 or mode == 'init':
-    return exp.new_state(init['params'], init['batch_stats'], masks,
-                         replicate)
-  if mode == 'step':
-    point = storage.load_tree(
-        storage.replicate_dir(exp.run_dir, replicate) / 'rewind_point', init)
-    return exp.new_state(point['params'], point['batch_stats'], masks,
-                         replicate, step=exp.rewind_step)
-  _, trained = load_level(exp, replicate, level - 1, init)
-  constant_lr = exp.final_learning_rate() if mode == 'finetune' else None
-  return exp.new_state(trained['params'], trained['batch_stats'], masks,
-                       replicate, constant_lr=constant_lr)
+  target = rewind_target(exp, replicate, level, init)
+  return exp.new_state(target.variables['params'],
+                       target.variables['batch_stats'], masks, replicate,
+                       step=target.step, constant_lr=target.constant_lr)
 
 
 def save_level(exp: Experiment, job: level_training.LevelJob, state: Any,

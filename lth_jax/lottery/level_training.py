@@ -104,6 +104,29 @@ def _group_permutations(keys: jax.Array, epoch: int, num_examples: int
       k, epoch, 1, num_examples))(keys)
 
 
+def _run_chunk(exp: Experiment, run: Callable[..., Any],
+               orders: EpochOrders, stacked: Any, step: int, n: int
+               ) -> tuple[Any, jax.Array, jax.Array]:
+  """Trains ``n`` steps from ``step``: one scan, or ``steps_per_call`` calls.
+
+  Returns the new stacked state, each replicate's mean loss and first
+  non-finite step (-1 if none).
+  """
+  per_call = exp.steps_per_call or n
+  losses, bad = [], None
+  for first in range(step, step + n, per_call):
+    m = min(per_call, step + n - first)
+    fn = functools.partial(
+        _train_chunk, num_steps=m, batch_size=exp.config.training.batch_size,
+        task=exp.task, augment=exp.augment, unroll=m == 1)
+    perms = orders(stacked.data_key, first // exp.steps_per_epoch)
+    stacked, loss, chunk_bad = run(('train', m), fn, (stacked, perms),
+                                   exp.data)
+    losses.append(loss * m)
+    bad = chunk_bad if bad is None else jnp.where(bad >= 0, bad, chunk_bad)
+  return stacked, sum(losses) / n, bad
+
+
 def _train_chunk(state_and_perms, data, **kwargs):
   state, perms = state_and_perms
   return steps_lib.train_steps(state, data, perms=perms, **kwargs)
@@ -259,11 +282,7 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
                         (exp.eval_every, exp.checkpoint_every), extra,
                         exp.steps_per_epoch):
     n = end - step
-    fn = functools.partial(_train_chunk, num_steps=n,
-                           batch_size=cfg.batch_size, task=exp.task,
-                           augment=exp.augment)
-    perms = orders(stacked.data_key, step // exp.steps_per_epoch)
-    new, loss, bad = run(('train', n), fn, (stacked, perms), exp.data)
+    new, loss, bad = _run_chunk(exp, run, orders, stacked, step, n)
     bad, finite = np.asarray(bad), np.asarray(_finite(new))
     if (bad >= 0).any() or not finite.all():
       _raise_non_finite(level, jobs, bad, finite, end)

@@ -37,8 +37,9 @@ def parse_duration(value: int | str, steps_per_epoch: int | None = None,
       count *= steps_per_epoch
     steps = count
   if steps < 0 or (steps == 0 and not allow_zero):
-    raise ValueError(f'{what} must be {"non-negative" if allow_zero else "positive"}'
-                     f', got {value!r}.')
+    need = ("non-negative ('0it' turns it off)" if allow_zero else
+            "positive (e.g. '50000it' or '20ep')")
+    raise ValueError(f'{what} must be {need}, got {value!r}.')
   return steps
 
 

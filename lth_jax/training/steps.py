@@ -62,12 +62,15 @@ def train_step(state: TrainState, images: jax.Array, labels: jax.Array,
 
 def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
                 batch_size: int, task: losses.Task = losses.Task(),
-                augment: Augment = None, perms: jax.Array | None = None
+                augment: Augment = None, perms: jax.Array | None = None,
+                unroll: bool = False
                 ) -> tuple[TrainState, jax.Array, jax.Array]:
   """``num_steps`` steps in one ``lax.scan``, batches gathered on device.
 
   ``perms``: optional precomputed data orders of the epochs the steps touch
   (see ``batching.chunk_indices``); the result is the same either way.
+  ``unroll``: unroll the scan (no XLA while loop; for short chunks on CPU,
+  where XLA runs convolution gradients slowly inside loops, jax#12868).
 
   Returns:
     The new state, the mean training loss, and the first step whose loss was
@@ -92,7 +95,7 @@ def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
     return (state, bad_step), loss
 
   (state, bad_step), loss = jax.lax.scan(
-      body, (state, jnp.asarray(-1, jnp.int32)), idx)
+      body, (state, jnp.asarray(-1, jnp.int32)), idx, unroll=unroll)
   return state, loss.mean(), bad_step
 
 

@@ -161,10 +161,14 @@ def file_digests(directory: pathlib.Path) -> dict[str, str]:
 
 
 def tree_files(directory: pathlib.Path) -> dict[str, bytes]:
-  """Every path (files with their bytes, folders) under ``directory``."""
+  """Every path (files with their bytes, folders) under ``directory``.
+
+  A run directory's ``lock`` file names its current holder, which tests on
+  other xdist workers may be for a moment: only its presence counts.
+  """
   return {str(p.relative_to(directory)):
-          p.read_bytes() if p.is_file() else b'<dir>'
-          for p in sorted(directory.rglob('*'))}
+          (b'<lock>' if p.name == 'lock' else p.read_bytes()) if p.is_file()
+          else b'<dir>' for p in sorted(directory.rglob('*'))}
 
 
 def shared_once(tmp_path_factory: Any, name: str,

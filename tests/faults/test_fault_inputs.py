@@ -92,17 +92,18 @@ BAD_CONFIGS = {
         {'pruning.layer_rates': 'output/=1.5'},
         ["'output/'", '1.5 is outside [0, 1)']),
     'zero steps': (
-        {'training.steps': '0it'}, ["training.steps must be positive, got "
-                                    "'0it'"]),
+        {'training.steps': '0it'}, ["training.steps must be positive",
+                                    "'50000it'", "got '0it'"]),
     'negative steps': (
         {'training.steps': '-200it'},
-        ["training.steps: '-200it' is not a duration", "'50000it'"]),
+        ["training.steps must be positive", "'50000it'", "got '-200it'"]),
     'zero evaluation interval': (
         {'training.eval_every': '0ep'},
-        ["training.eval_every must be positive, got '0ep'"]),
+        ["training.eval_every must be positive", "got '0ep'"]),
     'negative checkpoint interval': (
         {'checkpoint_every': '-50it'},
-        ["checkpoint_every: '-50it' is not a duration"]),
+        ["checkpoint_every must be non-negative", "'0it' turns it off",
+         "got '-50it'"]),
     'zero replicates': (
         {'replicates': 0}, ['replicates must be a positive integer, got 0']),
     'zero batch size': (

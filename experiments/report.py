@@ -1,0 +1,43 @@
+r"""Turns lottery runs into a CSV table and PNG figures in the papers' style.
+
+  python -m experiments.report --workdirs=results/lth_lenet \
+      --out=results/lth_lenet/report
+
+Each of ``--workdirs`` is a ``--workdir`` of experiments.lottery (every run
+under it) or one run directory ``<workdir>/<run-hash>``. Writes
+``results.csv``, ``accuracy.png`` (test accuracy at early stop vs. percent
+of weights remaining, mean and min/max band over replicates, the trunk
+against each control) and ``early_stop.png`` (early-stop iteration), and
+prints the comparison table.
+"""
+from absl import flags
+from absl import logging
+
+from experiments import cli
+from lth_jax.analysis import report as report_lib
+from lth_jax.analysis import tables
+
+_WORKDIRS = flags.DEFINE_list('workdirs', None, 'Workdirs or run dirs.',
+                              required=True)
+_OUT = flags.DEFINE_string('out', None, 'Output directory (default: the '
+                           'first run directory).')
+_TITLE = flags.DEFINE_string('title', None, 'Figure title (default: the '
+                             "runs' models).")
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  runs = report_lib.find_runs(_WORKDIRS.value)
+  title = _TITLE.value
+  if title is None:
+    title = ', '.join(sorted({report_lib.run_label(r).split()[0]
+                              for r in runs}))
+  report = report_lib.write_report(runs, _OUT.value or runs[0], title)
+  print(tables.comparison_markdown(report['rows']))
+  print(f"\ntable: {report['csv']}\nplots: {report['accuracy_png']}, "
+        f"{report['early_stop_png']}")
+
+
+if __name__ == '__main__':
+  cli.run(main)
