@@ -85,3 +85,37 @@ def apply_preset(config: ml_collections.ConfigDict, preset: str,
     test_preset(config)
   elif preset != 'paper':
     raise options_lib.unknown_preset(preset, PRESETS)
+
+
+def sgd_global_config(model: str, *, batch_size: int, steps: str,
+                      milestones: str, eval_every: str, prunable: str,
+                      warmup: str = '0it', rewind: str = 'init',
+                      rewind_step: str = '0it') -> ml_collections.ConfigDict:
+  """The deep-network recipe of Frankle et al. 2019/2020 (VGG, ResNet).
+
+  SGD 0.1 with momentum 0.9, weight decay 1e-4, step decay by 10x at
+  ``milestones``, crop-and-flip augmentation, global magnitude pruning of
+  20 % of the ``prunable`` weights per level, 20 levels.
+  """
+  config = cifar10_config(model)
+  config.data.augment = 'crop_flip'
+  t = config.training
+  t.optimizer = 'sgd'
+  t.learning_rate = 0.1
+  t.momentum = 0.9
+  t.weight_decay = 1e-4
+  t.schedule = 'step'
+  t.warmup = warmup
+  t.milestones = milestones
+  t.gamma = 0.1
+  t.batch_size = batch_size
+  t.steps = steps
+  t.eval_every = eval_every
+  config.pruning.strategy = 'global'
+  config.pruning.rate = 0.2
+  config.pruning.layer_rates = ''
+  config.pruning.prunable = prunable
+  config.pruning.rewind = rewind
+  config.pruning.rewind_step = rewind_step
+  config.pruning.levels = 20
+  return config

@@ -35,26 +35,10 @@ CONV_KERNELS = r'(^|/)conv_\w+/kernel$'
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The ResNet-20 / CIFAR-10 config; ``arg`` holds the options."""
   options = options_lib.parse_options(arg)
-  config = cifar10_presets.cifar10_config('resnet20')
-  config.data.augment = 'crop_flip'
-  t = config.training
-  t.optimizer = 'sgd'
-  t.learning_rate = 0.1
-  t.momentum = 0.9
-  t.weight_decay = 1e-4
-  t.schedule = 'step'
-  t.milestones = '20000it,25000it'
-  t.gamma = 0.1
-  t.batch_size = 128
-  t.steps = '30000it'
-  t.eval_every = '500it'
-  config.pruning.strategy = 'global'
-  config.pruning.rate = 0.2
-  config.pruning.layer_rates = ''
-  config.pruning.prunable = CONV_KERNELS
-  config.pruning.rewind = 'step'
-  config.pruning.rewind_step = '500it'
-  config.pruning.levels = 20
+  config = cifar10_presets.sgd_global_config(
+      'resnet20', batch_size=128, steps='30000it',
+      milestones='20000it,25000it', eval_every='500it',
+      prunable=CONV_KERNELS, rewind='step', rewind_step='500it')
   cifar10_presets.apply_preset(config, options.pop('preset', 'paper'),
                                cpu_steps='2000it', cpu_eval_every='250it',
                                cpu_levels=4)

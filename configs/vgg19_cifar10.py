@@ -36,26 +36,10 @@ CONV_KERNELS = r'(^|/)conv_\d+/kernel$'
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The VGG-19 / CIFAR-10 config; ``arg`` holds the options."""
   options = options_lib.parse_options(arg)
-  config = cifar10_presets.cifar10_config('vgg19')
-  config.data.augment = 'crop_flip'
-  t = config.training
-  t.optimizer = 'sgd'
-  t.learning_rate = 0.1
-  t.momentum = 0.9
-  t.weight_decay = 1e-4
-  t.schedule = 'step'
-  t.warmup = '10000it'
-  t.milestones = '56000it,84000it'
-  t.gamma = 0.1
-  t.batch_size = 64
-  t.steps = '112000it'
-  t.eval_every = '1000it'
-  config.pruning.strategy = 'global'
-  config.pruning.rate = 0.2
-  config.pruning.layer_rates = ''
-  config.pruning.prunable = CONV_KERNELS
-  config.pruning.rewind = 'init'
-  config.pruning.levels = 20
+  config = cifar10_presets.sgd_global_config(
+      'vgg19', batch_size=64, steps='112000it', warmup='10000it',
+      milestones='56000it,84000it', eval_every='1000it',
+      prunable=CONV_KERNELS)
   cifar10_presets.apply_preset(config, options.pop('preset', 'paper'),
                                cpu_steps='1000it', cpu_eval_every='250it',
                                cpu_levels=3)

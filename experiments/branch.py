@@ -14,7 +14,6 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax import analysis
 from lth_jax import lottery
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
@@ -29,10 +28,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
   config = _CONFIG.value
   lottery.run_branch(config, _WORKDIR.value, _BRANCH.value)
-  run_dir = f'{_WORKDIR.value}/{lottery.run_hash(config)}'
-  report = analysis.write_report([run_dir], run_dir, title=config.model)
-  print(analysis.to_markdown(report['rows']))
-  print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")
+  cli.print_report(config, _WORKDIR.value)
 
 
 if __name__ == '__main__':

@@ -29,3 +29,13 @@ def run(main: Callable[[list[str]], None]) -> None:
       message = f'unknown config field {message}'
     sys.stderr.write(f'error: {type(e).__name__}: {message}\n')
     sys.exit(2)
+
+
+def print_report(config, workdir: str) -> None:
+  """Writes the run's report beside it and prints its table and paths."""
+  from lth_jax import analysis  # pylint: disable=import-outside-toplevel
+  from lth_jax import lottery  # pylint: disable=import-outside-toplevel
+  run_dir = f'{workdir}/{lottery.run_hash(config)}'
+  report = analysis.write_report([run_dir], run_dir, title=config.model)
+  print(analysis.to_markdown(report['rows']))
+  print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")
