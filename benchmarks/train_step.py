@@ -47,6 +47,8 @@ def make_experiment(tmpdir: str, eval_every: int | None = None
   config.checkpoint_every = '0it'
   config.progress = False
   try:
+    if not data_lib.raw_files.data_root(config.data.root):
+      raise data_lib.DataFileError('no raw data root: random data instead')
     dataset = data_lib.get_dataset(config.data)
   except data_lib.DataFileError:
     rng = np.random.default_rng(0)

@@ -94,8 +94,15 @@ def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
     bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(loss), step, bad_step)
     return (state, bad_step), loss
 
-  (state, bad_step), loss = jax.lax.scan(
-      body, (state, jnp.asarray(-1, jnp.int32)), idx, unroll=unroll)
+  carry = (state, jnp.asarray(-1, jnp.int32))
+  if unroll:  # a Python loop: no XLA while loop at all
+    losses = []
+    for i in range(num_steps):
+      carry, step_loss = body(carry, idx[i])
+      losses.append(step_loss)
+    (state, bad_step), loss = carry, jnp.stack(losses)
+  else:
+    (state, bad_step), loss = jax.lax.scan(body, carry, idx)
   return state, loss.mean(), bad_step
 
 
