@@ -29,6 +29,6 @@ setuptools.setup(
         'tfds': ['tensorflow-cpu>=2.18,<2.22'],
         'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4',
                  'tensorflow-cpu>=2.18,<2.22'],
-        'bench': ['torch>=2.4,<2.14'],
+        'bench': ['torch==2.13.0'],  # the version benchmarked (CPU build)
     },
 )
