@@ -18,10 +18,11 @@ as ``replicates.split_host_cpu`` does for a sweep; the others run with one
 CPU device. ``--rounds`` repeats the whole set in interleaved order and
 keeps the best of each, against the noise of a shared machine.
 
-``--chunk``: ``scan`` trains each chunk in one ``lax.scan`` (the library's
-``train_steps``); ``step`` compiles one step per call instead, because
-XLA:CPU runs convolutions inside loops tens of times slower
-(jax-ml/jax#12868); ``auto`` takes ``step`` for convolutional models on CPU.
+``--chunk``: ``scan`` trains ``--steps`` steps per call in one ``lax.scan``;
+``step`` compiles one unrolled step per call, because XLA:CPU runs
+convolution gradients inside loops ~50x slower (jax-ml/jax#12868);
+``auto`` does what a lottery level does (``Experiment.steps_per_call``:
+``step`` for convolutional models on CPU).
 A strategy whose first call takes over ``--max_call_s`` is not tried at
 larger K.
 """
@@ -33,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
 
 from absl import app
 from absl import flags
@@ -44,7 +44,6 @@ from lth_jax import data as data_lib
 from lth_jax import lottery
 from lth_jax.lottery import replicates
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.training import batching
 from lth_jax.training import steps as steps_lib
 
 _MODELS = flags.DEFINE_list('models', ['lenet300_100', 'conv2'],
@@ -85,15 +84,6 @@ def synthetic_dataset(shape: tuple[int, ...], examples: int):
                                    x[:n_test], y[:n_test], n_test)
 
 
-def one_step(state: Any, data: batching.DeviceData, batch_size: int,
-             task: Any, augment: Any) -> tuple[Any, jax.Array]:
-  """One training step, batch gathered on device, with no loop around it."""
-  idx = batching.chunk_indices(state.data_key, state.step, 1, batch_size,
-                               data.train_images.shape[0])[0]
-  return steps_lib.train_step(state, data.train_images[idx],
-                              data.train_labels[idx], task, augment)
-
-
 def peak_memory_bytes() -> int:
   """Peak device memory on accelerators, peak process RSS on CPU."""
   if jax.default_backend() != 'cpu':
@@ -104,7 +94,6 @@ def peak_memory_bytes() -> int:
 
 def measure(model: str, strategy: str, counts: list[int]) -> list[dict]:
   """Times ``strategy`` for each K in ``counts`` (in this process)."""
-
   shape = INPUT_SHAPES.get(model, CIFAR_SHAPE)
   dataset = synthetic_dataset(shape, _EXAMPLES.value)
   rows = []
@@ -117,19 +106,18 @@ def measure(model: str, strategy: str, counts: list[int]) -> list[dict]:
     config.training.batch_size = _BATCH.value
     with tempfile.TemporaryDirectory() as tmp:
       exp = Experiment.setup(config, tmp, dataset)
+    chunk = _CHUNK.value
+    if chunk == 'auto':  # as a lottery level trains this model here
+      chunk = 'step' if exp.steps_per_call == 1 else 'scan'
     conv = any(x.ndim == 4 for x in jax.tree.leaves(
         exp.init_variables(0)['params']))
-    chunk = _CHUNK.value
-    if chunk == 'auto':
-      chunk = 'step' if conv and jax.default_backend() == 'cpu' else 'scan'
     steps = _CONV_STEPS.value if conv else _STEPS.value
     calls = steps if chunk == 'step' else 1
-    bind = dict(batch_size=_BATCH.value, task=exp.task, augment=exp.augment)
-    if chunk == 'step':
-      fn, key = functools.partial(one_step, **bind), ('step',)
-    else:
-      fn = functools.partial(steps_lib.train_steps, num_steps=steps, **bind)
-      key = ('scan', steps)
+    fn = functools.partial(
+        steps_lib.train_steps, num_steps=1 if chunk == 'step' else steps,
+        unroll=chunk == 'step', batch_size=_BATCH.value, task=exp.task,
+        augment=exp.augment)
+    key = (chunk, steps)
     states = []
     for r in range(count):
       init = exp.init_variables(r)

@@ -13,6 +13,7 @@ from ml_collections import config_flags
 
 from experiments import cli
 from lth_jax import lottery
+from lth_jax.lottery import replicates
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for results.',
@@ -24,10 +25,14 @@ _DISTRIBUTED = flags.DEFINE_bool(
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+  config = _CONFIG.value
   if _DISTRIBUTED.value:
     import jax  # pylint: disable=import-outside-toplevel
     jax.distributed.initialize()
-  config = _CONFIG.value
+  elif config.replicates > 1 and config.sweep.strategy in ('auto', 'spread'):
+    # One CPU device per core (before JAX starts), so 'auto' can spread
+    # replicates over the cores; no effect on GPU/TPU or if XLA_FLAGS chose.
+    replicates.split_host_cpu()
   lottery.run(config, _WORKDIR.value)
   cli.print_report(config, _WORKDIR.value)
 

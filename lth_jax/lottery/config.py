@@ -75,7 +75,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.checkpoint_every = '1000it'      # '0it': only at level ends
   c.progress = True
   c.sweep = ml_collections.ConfigDict()
-  c.sweep.strategy = 'auto'          # 'auto' | 'serial' | 'vmap' | 'map' | 'shard'
+  c.sweep.strategy = 'auto'  # 'auto' | 'serial' | 'vmap' | 'map' | 'spread' | 'shard'
   return c
 
 

@@ -18,16 +18,15 @@ evaluation runs over that axis:
 All give the same numbers up to floating-point reassociation (``serial``
 and ``spread`` run the same programs). ``auto`` picks per backend what
 benchmarks/sweep_throughput.py measured (docs/sweeps.md): on GPU and TPU,
-``vmap`` on one device and ``shard`` on several; on CPU, where vmap, map
-and shard_map cost as much or more CPU time per model step than serial
-execution, ``spread`` over the cores when the host CPU is split into
-several devices, else ``serial``.
+``vmap`` on one device and ``shard`` on several; on CPU, where batching
+replicates saves little (and vmapped or looped convolutions lose), the
+serial programs on all cores at once: ``spread`` when the host CPU is
+split into several devices, else ``serial``.
 """
+import functools
 import math
 import os
 from typing import Any, Callable
-
-import functools
 
 import jax
 import jax.numpy as jnp
