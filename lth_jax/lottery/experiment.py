@@ -119,12 +119,16 @@ class Experiment:
     path = storage.replicate_dir(self.run_dir, replicate) / 'init'
     fresh = key is not None or not storage.tree_exists(path)
     key = self.replicate_key(replicate, INIT_STREAM) if key is None else key
-    variables = self.model.init(key, self.sample_input(), train=False)
-    variables = {'params': variables['params'],
-                 'batch_stats': variables.get('batch_stats', {})}
+
+    def init(k):
+      variables = self.model.init(k, self.sample_input(), train=False)
+      return {'params': variables['params'],
+              'batch_stats': variables.get('batch_stats', {})}
+
     if fresh:
-      return variables
-    return storage.load_tree(path, variables)
+      return init(key)
+    # Saved: only the structure is needed, not a second initialisation.
+    return storage.load_tree(path, jax.eval_shape(init, key))
 
   def save_init(self, replicate: int, variables: dict[str, Any]) -> None:
     path = storage.replicate_dir(self.run_dir, replicate) / 'init'

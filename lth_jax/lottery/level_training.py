@@ -240,7 +240,7 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
   jobs, rows, pending = restore_checkpoint(jobs)
   cfg = exp.config.training
   start = int(jobs[0].state.step)
-  run = functools.partial(exp.executor)
+  run = exp.executor
   stacked = exp.executor.place(replicates.stack([j.state for j in jobs]))
   evals = {split: functools.partial(_eval_split, split=split,
                                     batch_size=cfg.eval_batch_size,

@@ -3,7 +3,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
@@ -63,7 +62,3 @@ def iou(a: PyTree, b: PyTree) -> float:
   union = sum(int(jnp.sum(x | y, dtype=jnp.int32)) for x, y in pairs)
   return inter / union if union else 1.0
 
-
-def remaining_fraction(masks: PyTree) -> float:
-  """Fraction of prunable weights still unmasked."""
-  return float(np.float64(sparsity_report(masks)['fraction']))
