@@ -3,7 +3,8 @@ which subnetworks the active graph falls into, and which task each serves.
 
 Follows *Winning the Lottery Twice* (the thesis's ``nxutils`` reading of a
 mask, see RESEARCH.md), as array code over the masks: boolean reachability
-is one matrix product per layer, components come from
+is one reduction per layer (a boolean matrix-vector product), components
+come from
 ``scipy.sparse.csgraph`` (scipy ships with jax); nothing loops over edges.
 
 * A neuron is **pruned** when no kept weight touches it (an isolated node),
@@ -260,22 +261,30 @@ def task_layout(tasks: Sequence[Any], num_inputs: int, num_outputs: int
   return tuple(out)
 
 
-def _reach_forward(kernels: Sequence[np.ndarray], start: np.ndarray
-                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-  """Per layer, ``[n_l, K]`` reachability from ``start`` (``[n_0, K]``) and
-  the float kernels used."""
-  floats = [k.astype(np.float32) for k in kernels]
-  reach = [start.astype(np.float32)]
-  for k in floats:
-    reach.append((k.T @ reach[-1] > 0).astype(np.float32))
-  return reach, floats
+def reach_forward(kernels: Sequence[np.ndarray], start: np.ndarray
+                  ) -> list[np.ndarray]:
+  """Per layer, bool ``[n_l, K]``: reached from column k of ``start``.
+
+  One boolean reduction per layer and column (rows of reached neurons,
+  any along them): no float products, no loop over edges.
+
+  >>> k = np.array([[True, False], [False, False]])
+  >>> [r[:, 0].tolist() for r in reach_forward([k], np.ones((2, 1), bool))]
+  [[True, True], [True, False]]
+  """
+  reach = [np.asarray(start, bool)]
+  for k in kernels:
+    reach.append(np.stack([k[r].any(0) for r in reach[-1].T], 1))
+  return reach
 
 
-def _reach_backward(floats: Sequence[np.ndarray], end: np.ndarray
-                    ) -> list[np.ndarray]:
-  reach = [end.astype(np.float32)]
-  for k in reversed(floats):
-    reach.append((k @ reach[-1] > 0).astype(np.float32))
+def reach_backward(kernels: Sequence[np.ndarray], end: np.ndarray
+                   ) -> list[np.ndarray]:
+  """Per layer, bool ``[n_l, K]``: reaches column k of ``end`` (the last
+  layer's ``[n_L, K]``)."""
+  reach = [np.asarray(end, bool)]
+  for k in reversed(kernels):
+    reach.append(np.stack([k[:, r].any(1) for r in reach[-1].T], 1))
   return reach[::-1]
 
 
@@ -372,14 +381,14 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
     task_out[t.outputs, k] = True
 
   # Reachability from any input / to any output, and the edge counts.
-  fwd, floats = _reach_forward(kernels, np.ones((sizes[0], 1), bool))
-  bwd = _reach_backward(floats, np.ones((sizes[-1], 1), bool))
-  fwd = [f[:, 0] > 0 for f in fwd]
-  bwd = [b[:, 0] > 0 for b in bwd]
-  fwd[0][:] = True
-  bwd[-1][:] = True
-  out_deg = [k.sum(1) for k in kernels] + [np.zeros(sizes[-1], int)]
-  in_deg = [np.zeros(sizes[0], int)] + [k.sum(0) for k in kernels]
+  fwd = [f[:, 0] for f in reach_forward(kernels, np.ones((sizes[0], 1),
+                                                          bool))]
+  bwd = [b[:, 0] for b in reach_backward(kernels, np.ones((sizes[-1], 1),
+                                                          bool))]
+  out_deg = [np.count_nonzero(k, 1) for k in kernels] + [
+      np.zeros(sizes[-1], int)]
+  in_deg = [np.zeros(sizes[0], int)] + [np.count_nonzero(k, 0)
+                                        for k in kernels]
   classes = []
   for l in range(len(sizes)):
     c = np.full(sizes[l], ACTIVE, np.int8)
@@ -391,8 +400,10 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
     if l == len(sizes) - 1:
       c[in_deg[l] == 0] = PRUNED
     classes.append(c)
-  to_live = [k @ bwd[l + 1].astype(np.float32) for l, k in enumerate(floats)]
-  kept = np.array([int(k.sum()) for k in kernels])
+  # Per source neuron, its kept weights into neurons that reach an output.
+  to_live = [np.count_nonzero(k[:, bwd[l + 1]], 1)
+             for l, k in enumerate(kernels)]
+  kept = np.array([int(np.count_nonzero(k)) for k in kernels])
   active_w = np.array([int(t[fwd[l]].sum()) for l, t in enumerate(to_live)])
   zombie_w = np.array([int(t[~fwd[l]].sum()) for l, t in enumerate(to_live)])
   inactive_w = kept - active_w - zombie_w
@@ -406,10 +417,9 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
                            f'{len(kernels)} layers.')
     live = np.zeros(sizes[0], bool)
     driving = [0]
-    for l, k in enumerate(floats):
+    for l, k in enumerate(kernels):
       zombie = classes[l + 1] == ZOMBIE
-      live = zombie & ((bias_list[l] != 0) | (live.astype(np.float32) @ k
-                                              > 0))
+      live = zombie & ((np.asarray(bias_list[l]) != 0) | k[live].any(0))
       driving.append(int(live.sum()))
     driving = np.array(driving)
 
@@ -424,7 +434,7 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
   comp_weights = np.zeros(num_comp, int)
   for l, a in enumerate(active_kernels):
     src = comp[l] >= 0
-    comp_weights += np.bincount(comp[l][src], weights=a[src].sum(1),
+    comp_weights += np.bincount(comp[l][src], weights=np.count_nonzero(a[src], 1),
                                 minlength=num_comp).astype(int)
 
   def cover(labels, member):
@@ -437,12 +447,11 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
   state = network_state(cov_in, cov_out, coverage)
 
   # Which tasks each active neuron serves (input and output views).
-  from_tasks, act_floats = _reach_forward(active_kernels,
-                                          task_in & active[0][:, None])
-  to_tasks = _reach_backward(act_floats, task_out & active[-1][:, None])
+  from_tasks = reach_forward(active_kernels, task_in & active[0][:, None])
+  to_tasks = reach_backward(active_kernels, task_out & active[-1][:, None])
   share_in, share_out, share = [], [], []
   for l in range(len(sizes)):
-    f, t = from_tasks[l] > 0, to_tasks[l] > 0
+    f, t = from_tasks[l], to_tasks[l]
     share_in.append(_share(f.sum(1) == 1, active[l]))
     share_out.append(_share(t.sum(1) == 1, active[l]))
     share.append(_share((f | t).sum(1) == 1, active[l]))

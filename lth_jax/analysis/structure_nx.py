@@ -92,6 +92,31 @@ def reference_reading(masks: Any, tasks: Sequence[Any],
           'state': structure_lib.network_state(cov_in, cov_out, coverage)}
 
 
+def agreement(masks: Any, structure: structure_lib.Structure,
+              reference: dict[str, Any]) -> dict[str, bool]:
+  """Which parts of ``structure`` equal the ``reference_reading``: neuron
+  classes, weight classes, components, coverage, state."""
+  kernels = structure_lib.mlp_kernels(masks)
+  classes = {(l, i): int(c) for l, cs in enumerate(structure.neuron_classes)
+             for i, c in enumerate(cs)}
+  wcls = structure_lib.weight_classes(kernels, structure)
+  weights = {((l, int(i)), (l + 1, int(j))): int(c[i, j])
+             for l, c in enumerate(wcls)
+             for i, j in zip(*np.nonzero(c != structure_lib.PRUNED))}
+  comps = [{(l, int(i)) for l, c in enumerate(structure.component_of)
+            for i in np.nonzero(c == k)[0]}
+           for k in range(structure.num_components)]
+  order = sorted(range(len(comps)), key=lambda k: min(comps[k]))
+  same_cover = len(order) == len(reference['components']) and all(
+      np.allclose(getattr(structure, f)[order], reference[f])
+      for f in ('coverage_in', 'coverage_out'))
+  return {'neurons': classes == reference['classes'],
+          'weights': weights == reference['weight_classes'],
+          'components': [comps[k] for k in order] == reference['components'],
+          'coverage': bool(same_cover),
+          'state': structure.state == reference['state']}
+
+
 def to_networkx(masks: Any, structure: structure_lib.Structure,
                 tasks: Sequence[Any], only_active: bool = True
                 ) -> nx.DiGraph:
