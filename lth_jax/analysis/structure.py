@@ -541,3 +541,35 @@ def summary(structure: Structure) -> dict[str, Any]:
       'single_task_share_inputs': nan_none(s.single_task_share_inputs),
       'single_task_share_outputs': nan_none(s.single_task_share_outputs),
   }
+
+
+def input_relevance(params: Any, masks: Any, tasks: Sequence[Any]
+                    ) -> np.ndarray:
+  """``[K, n_in]``: per task, each input's summed path weight to its outputs.
+
+  The path weight of input ``i`` and output ``o`` is the sum over all
+  paths of the product of ``|w|`` along it (masked kernels), so only
+  active paths count (inactive and zombie neurons lie on none).
+
+  >>> k = [np.array([[1., 0.], [0., 2.]]), np.array([[3., 0.], [0., 1.]])]
+  >>> input_relevance(k, [np.ones((2, 2), bool)] * 2,
+  ...                 [('a', [0], [0]), ('b', [1], [1])]).tolist()
+  [[3.0, 0.0], [0.0, 2.0]]
+  """
+  kernels = mlp_kernels(masks)
+  weights = ([np.asarray(w) for w in params]
+             if isinstance(params, (list, tuple)) else _kernel_values(params))
+  if [w.shape for w in weights] != [k.shape for k in kernels]:
+    raise StructureError('params and masks have different kernel shapes: '
+                         f'{[w.shape for w in weights]} vs '
+                         f'{[k.shape for k in kernels]}.')
+  layout = task_layout(tasks, kernels[0].shape[0], kernels[-1].shape[1])
+  paths = np.abs(weights[-1] * kernels[-1]).astype(np.float64)
+  for w, k in zip(weights[-2::-1], kernels[-2::-1]):
+    paths = np.abs(w * k) @ paths
+  return np.stack([paths[:, t.outputs].sum(1) for t in layout])
+
+
+def _kernel_values(params: Any) -> list[np.ndarray]:
+  leaves = sorted(_flat_leaves(params), key=lambda x: _natural(x[0]))
+  return [np.asarray(v) for p, v in leaves if _KERNEL.search(p)]
