@@ -81,18 +81,18 @@ def select_classes(images: np.ndarray, labels: np.ndarray,
   labels renumbered to positions in ``classes``; order is kept.
 
   >>> select_classes(np.arange(6), np.array([0, 1, 2, 1, 0, 1]), (1, 0), 1)
-  (array([0, 1]), array([1, 0]))
+  (array([0, 1]), array([1, 0], dtype=int32))
   """
   classes = tuple(range(10)) if classes is None else tuple(classes)
-  if len(set(classes)) != len(classes) or not classes:
-    raise ValueError(f'class subset {classes} must be distinct classes.')
+  if (len(set(classes)) != len(classes) or not classes
+      or not all(0 <= c < 10 for c in classes)):
+    raise ValueError(f'class subset {classes} must be distinct classes in '
+                     '0-9.')
   keep = np.zeros(len(labels), bool)
   for c in classes:
     where = np.flatnonzero(labels == c)
-    if not where.size:
-      raise ValueError(f'class {c} has no examples (classes are 0-9).')
     keep[where[:per_class] if per_class else where] = True
-  new = np.full(max(max(classes), int(labels.max())) + 1, -1)
+  new = np.full(max(10, int(labels.max()) + 1), -1)
   new[list(classes)] = np.arange(len(classes))
   return images[keep], new[labels[keep]].astype(np.int32)
 
