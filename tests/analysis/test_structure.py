@@ -253,6 +253,7 @@ def test_summary_is_json():
 
 
 def test_missing_or_corrupt_level_names_the_directory(tmp_path):
+  from lth_jax import files  # pylint: disable=import-outside-toplevel
   from lth_jax.lottery import storage  # pylint: disable=import-outside-toplevel
   net = two_task_net()
   like = {'masks': net, 'variables': {'params': {
@@ -268,7 +269,7 @@ def test_missing_or_corrupt_level_names_the_directory(tmp_path):
   storage.write_json(level / 'summary.json', {})
   [s] = structure_levels.analyse_levels(tmp_path, 0, like, MOONS_TASKS, [1])
   assert s.state == 'separated'
-  digest = level / 'masks' / storage.DIGEST_FILE
+  digest = level / 'masks' / files.DIGEST_FILE
   digest.write_text(json.dumps({'sha256': '0' * 64}))
   with pytest.raises(structure_levels.LevelReadError,
                      match=f'level directory {level} holds a corrupt tree'):
