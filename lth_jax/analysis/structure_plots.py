@@ -34,9 +34,9 @@ def plot_active_vs_remaining(rows: Sequence[dict[str, Any]],
     if split:
       ax.scatter([split['remaining']], [split['active']], marker='*', s=160,
                  color='tab:green', edgecolor='k', zorder=3)
-  lo = min(min(row['active'] for row in rows), 1)
+  lo = max(min(row['active'] for row in rows), 1)
   hi = max(row['remaining'] for row in rows)
-  ax.plot([max(lo, 1), hi], [max(lo, 1), hi], 'k:', lw=0.8,
+  ax.plot([lo, hi], [lo, hi], 'k:', lw=0.8,
           label='active = remaining')
   for state, colour in STATE_COLOURS.items():
     ax.scatter([], [], color=colour, s=14, label=state)
@@ -73,6 +73,18 @@ def plot_relevance(relevance: np.ndarray, tasks: Sequence[str],
   plt.close(fig)
 
 
+def layered_layout(g: nx.DiGraph) -> dict[Any, tuple[float, float]]:
+  """x = layer; y = rank in the layer by (component, index), so that each
+  component is one band."""
+  pos = {}
+  for layer in sorted({g.nodes[n]['layer'] for n in g}):
+    nodes = sorted((n for n in g if g.nodes[n]['layer'] == layer),
+                   key=lambda n: (g.nodes[n]['component'], n[1]))
+    for rank, n in enumerate(nodes):
+      pos[n] = (float(layer), 1.0 - (rank + 0.5) / len(nodes))
+  return pos
+
+
 def draw_subnetworks(masks: Any, structure: structure_lib.Structure,
                      tasks: Sequence[Any], path: str | pathlib.Path,
                      title: str) -> None:
@@ -80,7 +92,7 @@ def draw_subnetworks(masks: Any, structure: structure_lib.Structure,
   g = structure_nx.to_networkx(masks, structure, tasks)
   fig, ax = plt.subplots(figsize=(7, 5))
   if g.number_of_nodes():
-    pos = nx.multipartite_layout(g, subset_key='layer')
+    pos = layered_layout(g)
     comp = [g.nodes[n]['component'] for n in g]
     big = g.number_of_edges() > 3000
     nx.draw_networkx_edges(g, pos, ax=ax, alpha=0.15 if big else 0.5,
