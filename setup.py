@@ -23,6 +23,8 @@ setuptools.setup(
         # tensorflow-datasets needs importlib_resources at import time.
         'tensorflow-datasets>=4.9.6,<4.10',
         'importlib_resources>=6',
+        # Live scalars as TensorBoard event files, without TensorFlow.
+        'tensorboardX>=2.6,<3',
     ],
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.
