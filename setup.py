@@ -30,7 +30,10 @@ setuptools.setup(
         # TensorFlow is only needed to *build* a data set through tfds.
         'tfds': ['tensorflow-cpu>=2.18,<2.22'],
         'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4',
-                 'tensorflow-cpu>=2.18,<2.22'],
+                 'tensorflow-cpu>=2.18,<2.22',
+                 # the structure analysis' reference reading and its
+                 # moons + circles data
+                 'networkx>=3.2,<4', 'scikit-learn>=1.4,<2'],
         'bench': ['torch==2.13.0'],  # the version benchmarked (CPU build)
     },
 )
