@@ -25,15 +25,16 @@ setuptools.setup(
         'importlib_resources>=6',
         # Live scalars as TensorBoard event files, without TensorFlow.
         'tensorboardX>=2.6,<3',
+        # Ticket structure: graphs of masks (networkx) and the moons +
+        # circles data (scikit-learn).
+        'networkx>=3.2,<4',
+        'scikit-learn>=1.4,<2',
     ],
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.
         'tfds': ['tensorflow-cpu>=2.18,<2.22'],
         'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4',
-                 'tensorflow-cpu>=2.18,<2.22',
-                 # the structure analysis' reference reading and its
-                 # moons + circles data
-                 'networkx>=3.2,<4', 'scikit-learn>=1.4,<2'],
+                 'tensorflow-cpu>=2.18,<2.22'],
         'bench': ['torch==2.13.0'],  # the version benchmarked (CPU build)
     },
 )
