@@ -36,6 +36,7 @@ def initialize() -> tuple[int, int]:
   jax.distributed.initialize(
       coordinator_address=os.environ['LTH_COORDINATOR'], num_processes=n,
       process_id=i, initialization_timeout=120)
+  jax.devices()  # Joins the global topology now, not inside the run.
   return i, n
 
 
