@@ -11,6 +11,8 @@ import pathlib
 import sys
 import time
 
+import numpy as np
+
 import mp_launch
 import test_multiprocess_sweep as sweep_test
 import test_sharded_pruning as prune_test
@@ -26,6 +28,25 @@ def main(n: int, out: str) -> None:
              for i in range(n)]
   print(json.dumps({'prune_processes': n, 'wall_s': round(r.seconds, 1),
                     'reports': reports}), flush=True)
+  want = prune_test.reference_masks(prune_test.K)
+  shapes = prune_test.mp_prune_worker.SHAPES
+  for method in ('eager', 'traced'):
+    got = [np.zeros(s, bool) for s in shapes]
+    seen = [np.zeros(s[0], int) for s in shapes]
+    for i in range(n):
+      with np.load(out / 'prune' / f'process_{i}.npz') as shards:
+        for name in shards.files:
+          kind, leaf, start = name.split('_')
+          if kind == method:
+            leaf, start, rows = int(leaf), int(start), shards[name]
+            got[leaf][start:start + len(rows)] = rows
+            seen[leaf][start:start + len(rows)] += 1
+    print(json.dumps({
+        'prune_method': method,
+        'one_owner_per_row': all(bool((x == 1).all()) for x in seen),
+        'equals_single_process': all(bool((g == w).all())
+                                     for g, w in zip(got, want))}),
+          flush=True)
   tic = time.perf_counter()
   r = mp_launch.launch(sweep_test.WORKER, n, [str(out / 'sweep'), 'shard'],
                        timeout=1800).check()
