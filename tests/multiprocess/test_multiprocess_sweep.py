@@ -65,6 +65,11 @@ def assert_same_run(got, want):
     else:
       for a, b in zip(g_masks, masks, strict=True):
         np.testing.assert_array_equal(a, b)
+    # Where a weight tied with the threshold went the other way, the level
+    # trains another network: its metrics are only close.
+    tied = any((np.asarray(a) != np.asarray(b)).any()
+               for a, b in zip(g_masks, masks))
+    rel = 1e-2 if tied else 1e-4
     assert [x['step'] for x in g_rows] == [x['step'] for x in rows]
     for a, b in zip(g_rows, rows):
       for field in ('train_loss', 'val_loss', 'val_acc', 'test_loss',
@@ -72,7 +77,7 @@ def assert_same_run(got, want):
         if b[field] is None:
           assert a[field] is None, (r, level, field)
         else:
-          assert a[field] == pytest.approx(b[field], rel=1e-4, abs=1e-5), (
+          assert a[field] == pytest.approx(b[field], rel=rel, abs=1e-5), (
               r, level, a['step'], field)
 
 
