@@ -57,7 +57,8 @@ def start(script: str, n: int, args: list[str], env: dict | None = None,
           local_devices: int = 1) -> list[subprocess.Popen]:
   """Starts the ``n`` processes; returns them (each writes to a pipe)."""
   port = free_port()
-  base = dict(os.environ, PYTHONPATH=f'{REPO}:{REPO / "tests"}:{REPO / "tests" / "multiprocess"}',
+  path = f'{REPO}:{REPO / "tests"}:{REPO / "tests" / "multiprocess"}'
+  base = dict(os.environ, PYTHONPATH=path,
               LTH_COORDINATOR=f'localhost:{port}',
               LTH_NUM_PROCESSES=str(n), TF_CPP_MIN_LOG_LEVEL='2',
               XLA_FLAGS=('--xla_force_host_platform_device_count='

@@ -32,8 +32,9 @@ def values(shape, leaf: int, rows: slice) -> np.ndarray:
 def main(out: str, k: int) -> None:
   pid, n = launch.initialize()
   import jax  # pylint: disable=import-outside-toplevel
-  from jax.sharding import Mesh, NamedSharding, PartitionSpec as P  # pylint: disable=import-outside-toplevel
-  from lth_jax.pruning import selection  # pylint: disable=import-outside-toplevel
+  # pylint: disable=import-outside-toplevel
+  from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+  from lth_jax.pruning import selection
 
   mesh = Mesh(np.array(jax.devices()), ('d',))
   rows = NamedSharding(mesh, P('d'))
