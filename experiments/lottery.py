@@ -20,6 +20,13 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for results.',
                                required=True)
 _DISTRIBUTED = flags.DEFINE_bool(
     'distributed', False, 'Call jax.distributed.initialize() (multi-host).')
+_COORDINATOR = flags.DEFINE_string(
+    'coordinator_address', None, 'With --distributed: host:port of process '
+    '0 (default: found by JAX on Cloud TPU, SLURM, Open MPI, Kubernetes).')
+_NUM_PROCESSES = flags.DEFINE_integer(
+    'num_processes', None, 'With --distributed: the number of processes.')
+_PROCESS_ID = flags.DEFINE_integer(
+    'process_id', None, 'With --distributed: this process (0-based).')
 
 
 def main(argv):
@@ -28,7 +35,9 @@ def main(argv):
   config = _CONFIG.value
   if _DISTRIBUTED.value:
     import jax  # pylint: disable=import-outside-toplevel
-    jax.distributed.initialize()
+    jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
+                               num_processes=_NUM_PROCESSES.value,
+                               process_id=_PROCESS_ID.value)
   elif config.replicates > 1 and config.sweep.strategy in ('auto', 'spread'):
     # One CPU device per core (before JAX starts), so 'auto' can spread
     # replicates over the cores; no effect on GPU/TPU or if XLA_FLAGS chose.

@@ -65,7 +65,15 @@ class CorruptTreeError(ValueError):
 
 
 def _checkpointer() -> ocp.StandardCheckpointer:
-  return ocp.StandardCheckpointer()
+  if jax.process_count() == 1:
+    return ocp.StandardCheckpointer()
+  # Several JAX processes: each saves and reads its own trees on its own
+  # (host arrays, no barrier with the others).
+  index = jax.process_index()
+  return ocp.StandardCheckpointer(
+      multiprocessing_options=ocp.options.MultiprocessingOptions(
+          primary_host=index, active_processes={index},
+          barrier_sync_key_prefix=f'process_{index}'))
 
 
 def _staging(path: pathlib.Path, tag: str) -> pathlib.Path:

@@ -152,8 +152,12 @@ class Experiment:
     keyword arguments go to ``engine.train`` (``evaluate``,
     ``train_step``).
     """
+    # Several processes: process 0 writes the events; mid-run checkpoints
+    # are off (a killed level restarts from its start, with equal results).
+    one = jax.process_count() == 1
     writer = (scalars.EventWriters([d / 'events' for d in out_dirs])
-              if self.config.tensorboard else None)
+              if self.config.tensorboard and jax.process_index() == 0
+              else None)
     if writer:
       for i, state in enumerate(states):
         if state.masks is not None:
@@ -162,7 +166,8 @@ class Experiment:
     try:
       return engine.train(
           states, self.data, self.loop_spec(), self.executor,
-          checkpoint_dirs=[storage.checkpoint_dir(d) for d in out_dirs],
+          checkpoint_dirs=([storage.checkpoint_dir(d) for d in out_dirs]
+                           if one else None),
           hooks=hooks, stop=self.stop_rule(),
           on_eval=writer.on_eval if writer else None, label=label,
           names=names, progress=progress, **engine_kwargs)

@@ -14,6 +14,7 @@ import ml_collections
 
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
+from lth_jax.lottery import processes
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
 from lth_jax.lottery import strategies
@@ -43,7 +44,9 @@ def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
                 hooks: tuple[engine.AtSteps, ...] = (),
                 progress: Progress | None = None) -> list[engine.Run]:
   """Trains a level's jobs together through the engine (resumable)."""
-  storage.remove_stale(exp.run_dir)  # what earlier kills left behind
+  if processes.is_primary():
+    storage.remove_stale(exp.run_dir)  # what earlier kills left behind
+  processes.barrier(f'stale removed before level {level}')
   return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
                    label=f'level {level}', hooks=hooks, progress=progress,
                    names=[f'replicate {j.replicate}' for j in jobs])
@@ -82,7 +85,8 @@ def level_masks(exp: Experiment, replicate: int, level: int,
           '(earlier levels are kept).') from e
     strategy = strategies.get_strategy(exp.config.pruning.strategy)
     masks = strategy(trained['params'], prev_masks, exp.config.pruning, level)
-  storage.save_tree(path, masks)
+  if processes.owns(replicate, exp.config.replicates):
+    storage.save_tree(path, masks)
   return masks
 
 
@@ -119,7 +123,8 @@ def rewind_target(exp: Experiment, replicate: int, level: int,
 def start_state(exp: Experiment, replicate: int, level: int) -> Any:
   """The rewound train state a trunk level starts from."""
   init = exp.init_variables(replicate)
-  exp.save_init(replicate, init)
+  if processes.owns(replicate, exp.config.replicates):
+    exp.save_init(replicate, init)
   masks = level_masks(exp, replicate, level, init)
   target = rewind_target(exp, replicate, level, init)
   return exp.new_state(target.variables['params'],
@@ -159,9 +164,10 @@ def rewind_point_saver(exp: Experiment, jobs: list[LevelJob]
   def save(step, states):
     del step
     for job, state in zip(jobs, states):
-      storage.save_tree(
-          storage.rewind_point_dir(exp.run_dir, job.replicate),
-          {'params': state.params, 'batch_stats': state.batch_stats})
+      if processes.owns(job.replicate, exp.config.replicates):
+        storage.save_tree(
+            storage.rewind_point_dir(exp.run_dir, job.replicate),
+            {'params': state.params, 'batch_stats': state.batch_stats})
   return engine.AtSteps((exp.rewind_step,), save)
 
 
@@ -179,7 +185,9 @@ def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
              and cfg.pruning.rewind == 'step' else ())
     runs = train_level(exp, level, jobs, hooks, progress)
     for job, run in zip(jobs, runs):
-      save_level(exp, job, run.state, run.rows, level)
+      if processes.owns(job.replicate, cfg.replicates):
+        save_level(exp, job, run.state, run.rows, level)
+    processes.barrier(f'level {level} saved')
 
 
 @contextlib.contextmanager
@@ -193,7 +201,9 @@ def locked_experiment(config: ml_collections.ConfigDict, workdir: str,
   config_lib.validate(config)
   run_dir = pathlib.Path(workdir) / config_lib.run_hash(config)
   with run_lock.RunLock(run_dir):
-    storage.remove_stale(run_dir)
+    if processes.is_primary():
+      storage.remove_stale(run_dir)
+    processes.barrier('stale removed')
     exp = Experiment.setup(config, workdir, dataset)
     exp.write_config()
     yield exp

@@ -6,6 +6,8 @@ import socket
 
 from absl import logging
 
+from lth_jax.lottery import processes
+
 
 class RunLockedError(RuntimeError):
   """Another live process holds the run directory."""
@@ -20,7 +22,7 @@ class RunLock:
   """
 
   def __init__(self, run_dir: str | os.PathLike):
-    self.path = pathlib.Path(run_dir) / 'lock'
+    self.path = pathlib.Path(run_dir) / processes.lock_name()
     self._fd = None
 
   def __enter__(self) -> 'RunLock':

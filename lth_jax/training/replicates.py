@@ -143,6 +143,29 @@ def _mapped(fn: Fn) -> Fn:
                                              stacked)
 
 
+def _put_global(x: Any, sharding: NamedSharding) -> Any:
+  """``x`` (the same value on every process) as a global array.
+
+  ``jax.device_put`` only reaches this process's devices; with several
+  processes each one hands its own shards over from its copy of ``x``.
+  """
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return jax.jit(lambda a: a, out_shardings=sharding)(x)
+  if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+    return jax.random.wrap_key_data(
+        _put_global(jax.random.key_data(x), sharding),
+        impl=jax.random.key_impl(x))
+  host = np.asarray(x)
+  return jax.make_array_from_callback(host.shape, sharding,
+                                      lambda index: host[index])
+
+
+def _put(tree: Any, sharding: NamedSharding) -> Any:
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+  return jax.tree.map(lambda x: _put_global(x, sharding), tree)
+
+
 def _on_device(x: Any, device: Any) -> Any:
   """``x`` on ``device``: its copy there if it has one, else a transfer."""
   for shard in getattr(x, 'addressable_shards', ()):
@@ -190,13 +213,13 @@ class Executor:
     count = replicate_count(stacked)
     spec = (PartitionSpec(REPLICATE_AXIS) if count % self.mesh.size == 0
             else PartitionSpec())
-    return jax.device_put(stacked, self._sharding(spec))
+    return _put(stacked, self._sharding(spec))
 
   def replicated(self, tree: Any) -> Any:
     """Shared inputs (the data set): a copy on every device of the mesh."""
     if self.mesh is None:
       return tree
-    return jax.device_put(tree, self._sharding(PartitionSpec()))
+    return _put(tree, self._sharding(PartitionSpec()))
 
   def _sharded_program(self, fn: Fn, stacked: Any,
                        shared: Any) -> Callable[..., Any]:
@@ -215,7 +238,10 @@ class Executor:
       return jax.tree.map(lambda x: x[:count], out)
 
     def out_sharding(leaf):
-      split = padded == count and math.prod(leaf.shape[1:]) > SMALL_OUTPUT
+      # Several processes: every output is replicated to all of them, so
+      # each can read (and process 0 save) every replicate's state.
+      split = (jax.process_count() == 1 and padded == count
+               and math.prod(leaf.shape[1:]) > SMALL_OUTPUT)
       return self._sharding(spec if split else PartitionSpec())
 
     shapes = jax.eval_shape(run, stacked, shared)

@@ -1,0 +1,123 @@
+"""A sweep across 2 real JAX processes equals the one-process serial run.
+
+Two processes joined by ``jax.distributed`` (localhost coordinator, gloo)
+run the same 4-replicate, 2-level IMP sweep with the ``shard`` strategy
+(one CPU device each, two replicates per process). The first launch is
+killed once level 0 is written (process 1 first, the way one host dies;
+then process 0, the way a scheduler ends the job); while it runs, the run
+directory is locked. The rerun finishes the sweep, and its masks and
+metrics equal the serial run's: masks identical except where a weight's
+magnitude is within float tolerance of its layer's threshold, metrics up
+to float reassociation.
+"""
+import signal
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from lth_jax import lottery
+from lth_jax.lottery import run_lock
+from lth_jax.lottery import storage
+
+from conftest import tiny_dataset
+import mp_launch
+import mp_sweep_config
+
+WORKER = 'tests/multiprocess/mp_sweep_worker.py'
+R, L = mp_sweep_config.REPLICATES, mp_sweep_config.LEVELS
+
+
+def read_run(run_dir):
+  """``{(replicate, level): (masks, trained params, rows)}``."""
+  out = {}
+  for r in range(R):
+    for level in range(L + 1):
+      d = storage.level_dir(run_dir, r, level)
+      out[r, level] = (
+          jax.tree.leaves(storage.load_tree(d / 'masks')),
+          storage.load_tree(d / 'trained')['params'],
+          storage.read_jsonl(d / 'metrics.jsonl'))
+  return out
+
+
+def assert_masks_match(got, want, prev_trained, rtol=1e-4):
+  """Equal masks, except at weights tied with their layer's threshold."""
+  weights = [np.abs(np.asarray(w)) for w in jax.tree.leaves(prev_trained)
+             if np.ndim(w) == 2]
+  for g, w, x in zip(got, want, weights, strict=True):
+    g, w = np.asarray(g), np.asarray(w)
+    differ = g != w
+    if differ.any():
+      threshold = x[w].min()
+      assert np.allclose(x[differ], threshold, rtol=rtol), (
+          x[differ], threshold)
+    assert g.sum() == w.sum()
+
+
+def assert_same_run(got, want):
+  for (r, level), (masks, _, rows) in want.items():
+    g_masks, _, g_rows = got[r, level]
+    prev = want[r, level - 1][1] if level else None
+    if level:
+      assert_masks_match(g_masks, masks, prev)
+    else:
+      for a, b in zip(g_masks, masks, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Where a weight tied with the threshold went the other way, the level
+    # trains another network: its metrics are only close.
+    tied = any((np.asarray(a) != np.asarray(b)).any()
+               for a, b in zip(g_masks, masks))
+    rel = 1e-2 if tied else 1e-4
+    assert [x['step'] for x in g_rows] == [x['step'] for x in rows]
+    for a, b in zip(g_rows, rows):
+      for field in ('train_loss', 'val_loss', 'val_acc', 'test_loss',
+                    'test_acc'):
+        if b[field] is None:
+          assert a[field] is None, (r, level, field)
+        else:
+          assert a[field] == pytest.approx(b[field], rel=rel, abs=1e-5), (
+              r, level, a['step'], field)
+
+
+@pytest.fixture(scope='module')
+def serial(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('serial')
+  config = mp_sweep_config.sweep_config()
+  config.sweep.strategy = 'serial'
+  lottery.run(config, str(workdir), dataset=tiny_dataset())
+  return read_run(workdir / lottery.run_hash(config))
+
+
+def test_killed_two_process_sweep_reruns_to_the_serial_results(
+    tmp_path, serial):
+  run_dir = tmp_path / lottery.run_hash(mp_sweep_config.sweep_config())
+  procs = mp_launch.start(WORKER, 2, [str(tmp_path), 'shard'])
+  first = storage.level_dir(run_dir, R - 1, 0) / 'summary.json'
+  deadline = time.time() + 420
+  locked = False
+  while not first.exists() and time.time() < deadline:
+    if not locked and all(
+        (run_dir / n).exists() and (run_dir / n).read_text().strip()
+        for n in ('lock', 'lock.process_1')):  # Both held (pid written).
+      with pytest.raises(run_lock.RunLockedError):
+        with run_lock.RunLock(run_dir):
+          pass
+      locked = True
+    if any(p.poll() is not None for p in procs):
+      break
+    time.sleep(0.2)
+  assert first.exists(), mp_launch.wait(procs, 5).outputs[0][-3000:]
+  assert locked
+  procs[1].send_signal(signal.SIGKILL)
+  time.sleep(1)
+  procs[0].send_signal(signal.SIGKILL)
+  killed = mp_launch.wait(procs, 30)
+  assert killed.returncodes == [-9, -9]
+  assert not storage.level_done(run_dir, 0, L)  # Killed before the end.
+
+  mp_launch.launch(WORKER, 2, [str(tmp_path), 'shard'], timeout=300).check()
+  assert sorted(p.name for p in run_dir.glob('lock*')) == [
+      'lock', 'lock.process_1']
+  assert_same_run(read_run(run_dir), serial)
