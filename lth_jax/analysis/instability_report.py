@@ -117,6 +117,7 @@ def plot_instability(rows: list[dict[str, Any]], threshold: float,
                       color=line.get_color(), alpha=0.2)
     ax.axhline(100 * threshold, color='gray', ls='--', lw=1)
     ax.set_xscale('symlog', linthresh=100)
+    ax.set_xlim(left=0)
     ax.set_xlabel('rewind iteration k')
     ax.set_ylabel(f'{split} instability (%)')
     ax.grid(alpha=0.3)
