@@ -17,13 +17,13 @@ import pathlib
 from typing import Any, Sequence
 
 import matplotlib
+import numpy as np
+
+from lth_jax.lottery import instability
+from lth_jax.lottery import storage
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from lth_jax.lottery import instability  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.lottery import storage  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 PATH_COLUMNS = ('level', 'weights_remaining_pct', 'rewind_step', 'replicate',
                 'pair', 'alpha', 'test_error', 'test_loss', 'train_error',
