@@ -1,0 +1,300 @@
+"""Instability analysis (Frankle, Dziugaite, Roy & Carbin 2020), pure parts.
+
+From one start state -- the dense network at rewind iteration k, or a
+ticket ``m * W_k`` with a trunk level's mask -- two copies are trained to
+the end with different data orders (and augmentation keys), everything
+else equal. Their instability is the error barrier on the straight line
+between them (``lth_jax.analysis.connectivity``). A start state is stable
+to SGD noise when that barrier is below a threshold (2 %); the stability
+point of a network is the first rewind iteration k that is stable.
+
+This module holds what the sweep driver (``instability_sweep``) composes:
+the copies' data keys, the sweep's settings and their checks, the jitted
+evaluation of one path, and the reduction of many paths to instability
+and stability points.
+"""
+import dataclasses
+import functools
+from typing import Any, Iterable, NamedTuple
+
+import jax
+import numpy as np
+
+from lth_jax.analysis import connectivity
+from lth_jax.training import losses
+from lth_jax.training import state as state_lib
+from lth_jax.training import steps as steps_lib
+
+#: The randomness stream of the copies' data orders, after the
+#: experiment's init (0), data (1) and control (2) streams.
+INSTABILITY_STREAM = 3
+#: Both copies of a pair.
+COPIES = (0, 1)
+#: The splits a path is evaluated on.
+SPLITS = ('test', 'train')
+
+
+def copy_data_key(replicate_key: jax.Array, pair: int, copy: int
+                  ) -> jax.Array:
+  """The data-order key of copy ``copy`` (0 or 1) of pair ``pair``.
+
+  ``replicate_key`` is ``fold_in(key(seed), replicate)``; the copies' keys
+  come from their own stream of it, so they differ from the trunk's data
+  key (stream 1), from each other and from every other pair's, and adding
+  pairs never changes the existing ones.
+
+  >>> base = jax.random.key(0)
+  >>> keys = {tuple(jax.random.key_data(copy_data_key(base, p, c)).tolist())
+  ...         for p in range(2) for c in COPIES}
+  >>> len(keys)
+  4
+  """
+  if copy not in COPIES:
+    raise ValueError(f'copy must be 0 or 1, got {copy!r}.')
+  key = jax.random.fold_in(replicate_key, INSTABILITY_STREAM)
+  return jax.random.fold_in(jax.random.fold_in(key, pair), copy)
+
+
+def pair_states(start: state_lib.TrainState, replicate_key: jax.Array,
+                pair: int) -> list[state_lib.TrainState]:
+  """The two copies of ``start``: equal in all but their data keys."""
+  return [start.replace(data_key=copy_data_key(replicate_key, pair, c))
+          for c in COPIES]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+  """What an instability sweep covers, and how it measures.
+
+  Attributes:
+    rewind_steps: the rewind iterations k (0 = initialisation).
+    levels: trunk levels whose masks make the start states (0 = dense).
+    replicates: trunk replicates (inits) used.
+    pairs: data-order pairs per (k, level, replicate).
+    num_alphas: points along each path (``connectivity.alpha_grid``).
+    threshold: instability below which a start state is stable.
+    batch_norm: ``'recompute'`` or ``'interpolate'``
+      (``connectivity.BATCH_NORM_MODES``).
+    train_eval_examples: training examples (the first ones) the train
+      error along the path is measured on.
+    batch_norm_examples: training examples batch-norm statistics are
+      recomputed on (in batches of the training batch size).
+  """
+  rewind_steps: tuple[int, ...]
+  levels: tuple[int, ...]
+  replicates: tuple[int, ...]
+  pairs: int = 1
+  num_alphas: int = connectivity.NUM_ALPHAS
+  threshold: float = connectivity.STABILITY_THRESHOLD
+  batch_norm: str = 'recompute'
+  train_eval_examples: int = 10000
+  batch_norm_examples: int = 2048
+
+  def measurement(self) -> dict[str, Any]:
+    """The settings every path's numbers depend on (checked on resume)."""
+    return {'num_alphas': self.num_alphas, 'batch_norm': self.batch_norm,
+            'train_eval_examples': self.train_eval_examples,
+            'batch_norm_examples': self.batch_norm_examples}
+
+
+def _ints(values: Iterable[Any], name: str, minimum: int) -> None:
+  values = list(values)
+  if not values:
+    raise ValueError(f'{name} is empty: give at least one value.')
+  for v in values:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or (
+        v < minimum):
+      raise ValueError(f'{name} must hold integers >= {minimum}, got {v!r}.')
+  if len(set(values)) != len(values):
+    raise ValueError(f'{name} has duplicates ({values}): list each once.')
+
+
+def check_spec_shape(spec: SweepSpec) -> None:
+  """Checks what needs no data: the lists, points, threshold and mode."""
+  _ints(spec.rewind_steps, 'rewind_steps', 0)
+  _ints(spec.levels, 'levels', 0)
+  _ints(spec.replicates, 'replicates', 0)
+  _ints([spec.pairs], 'pairs', 1)
+  connectivity.alpha_grid(spec.num_alphas)  # raises for < 2 points
+  if not 0 < spec.threshold < 1:
+    raise ValueError(f'threshold must be in (0, 1) (an error difference), '
+                     f'got {spec.threshold!r}; the paper uses 0.02.')
+  if spec.batch_norm not in connectivity.BATCH_NORM_MODES:
+    raise ValueError(f'unknown batch_norm mode {spec.batch_norm!r}; known: '
+                     f'{", ".join(connectivity.BATCH_NORM_MODES)}.')
+
+
+def check_spec(spec: SweepSpec, total_steps: int, num_train: int,
+               batch_size: int) -> None:
+  """Raises ``ValueError`` (naming the fix) for a sweep that cannot run.
+
+  Args:
+    spec: the sweep.
+    total_steps: the training length of the trunk's levels.
+    num_train: the number of training examples.
+    batch_size: the training batch size.
+  """
+  check_spec_shape(spec)
+  late = [k for k in spec.rewind_steps if k >= total_steps]
+  if late:
+    raise ValueError(
+        f'rewind step {late[0]} is not before the end of training '
+        f'({total_steps} steps): use rewind steps below {total_steps}.')
+  for name in ('train_eval_examples', 'batch_norm_examples'):
+    value = getattr(spec, name)
+    if not 1 <= value <= num_train:
+      raise ValueError(f'{name} must be in [1, {num_train}] (the training '
+                       f'examples), got {value!r}.')
+  if spec.batch_norm_examples < batch_size:
+    raise ValueError(f'batch_norm_examples ({spec.batch_norm_examples}) '
+                     f'must hold at least one batch ({batch_size}).')
+
+
+class PathData(NamedTuple):
+  """The inputs of a path evaluation (device arrays).
+
+  Attributes:
+    test_images, test_labels: the test split.
+    train_images, train_labels: the training subset the train error is
+      measured on.
+    bn_images: ``[num_batches, batch_size, ...]`` training inputs for
+      recomputed batch-norm statistics.
+  """
+  test_images: jax.Array
+  test_labels: jax.Array
+  train_images: jax.Array
+  train_labels: jax.Array
+  bn_images: jax.Array
+
+
+def path_data(data: Any, spec: SweepSpec, batch_size: int) -> PathData:
+  """``PathData`` from a ``batching.DeviceData`` (first training examples)."""
+  n_bn = spec.batch_norm_examples // batch_size * batch_size
+  bn = data.train_images[:n_bn]
+  return PathData(
+      data.test_images, data.test_labels,
+      data.train_images[:spec.train_eval_examples],
+      data.train_labels[:spec.train_eval_examples],
+      bn.reshape((n_bn // batch_size, batch_size) + bn.shape[1:]))
+
+
+@functools.partial(jax.jit, static_argnames=('batch_norm', 'batch_size',
+                                             'task'))
+def path_metrics(template: state_lib.TrainState, variables_a: Any,
+                 variables_b: Any, alphas: jax.Array, data: PathData,
+                 batch_norm: str = 'recompute', batch_size: int = 1000,
+                 task: losses.Task = losses.Task()) -> dict[str, Any]:
+  """Error and loss on test and train at every alpha, in one program.
+
+  Args:
+    template: a train state of the model with the pair's masks (its
+      ``apply_fn`` and ``masks`` are used).
+    variables_a: copy 0's ``{'params', 'batch_stats'}``.
+    variables_b: copy 1's.
+    alphas: ``[n]`` points (``connectivity.alpha_grid``).
+    data: ``PathData``.
+    batch_norm: ``'recompute'`` or ``'interpolate'``.
+    batch_size: evaluation batch size.
+    task: the loss.
+
+  Returns:
+    ``{'test': {'error': [n], 'loss': [n]}, 'train': {...}}``.
+  """
+  def eval_fn(variables):
+    state = template.replace(params=variables['params'],
+                             batch_stats=variables['batch_stats'])
+    out = {}
+    for split in SPLITS:
+      loss, acc = steps_lib.evaluate(
+          state, getattr(data, f'{split}_images'),
+          getattr(data, f'{split}_labels'), batch_size, task)
+      out[split] = {'error': 1 - acc, 'loss': loss}
+    return out
+
+  def recomputed(params, batch_stats):
+    return connectivity.recompute_batch_stats(template.apply_fn, params,
+                                              batch_stats, data.bn_images)
+
+  return connectivity.path_metrics(
+      eval_fn, variables_a, variables_b, alphas, template.masks,
+      recomputed if batch_norm == 'recompute' else None)
+
+
+def path_record(metrics: dict[str, Any], alphas: np.ndarray
+                ) -> dict[str, Any]:
+  """A JSON-ready path: alphas, errors, losses and barriers per split."""
+  record = {'alphas': [float(a) for a in alphas]}
+  for split in SPLITS:
+    err = np.asarray(metrics[split]['error'], np.float64)
+    loss = np.asarray(metrics[split]['loss'], np.float64)
+    record[split] = {
+        'error': err.tolist(), 'loss': loss.tolist(),
+        'instability': float(connectivity.barrier(err)),
+        'loss_barrier': float(connectivity.barrier(loss)),
+        'end_error': float((err[0] + err[-1]) / 2)}
+  return record
+
+
+def stability_point(rewind_steps: Iterable[int], instability: Iterable[float],
+                    threshold: float = connectivity.STABILITY_THRESHOLD
+                    ) -> int | None:
+  """The first rewind step whose instability is below ``threshold``.
+
+  >>> stability_point([0, 100, 500], [0.3, 0.01, 0.0])
+  100
+  >>> stability_point([500, 0], [0.5, 0.1]) is None
+  True
+  """
+  for k, value in sorted(zip(rewind_steps, instability)):
+    if value < threshold:
+      return int(k)
+  return None
+
+
+def aggregate(paths: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+  """One row per (level, k): instability mean / min / max over paths.
+
+  Each path is a dict with ``level``, ``weights_remaining``,
+  ``rewind_step``, ``replicate``, ``pair`` and per split the
+  ``instability`` and ``end_error`` (``path_record``). Values in rows are
+  percentages.
+
+  >>> rows = aggregate([{'level': 0, 'weights_remaining': 1.,
+  ...   'rewind_step': 0, 'replicate': r, 'pair': 0,
+  ...   'test': {'instability': v, 'end_error': .02},
+  ...   'train': {'instability': v / 2, 'end_error': .01}}
+  ...   for r, v in enumerate([.1, .3])])
+  >>> round(rows[0]['test_instability_mean'], 6), rows[0]['paths']
+  (20.0, 2)
+  """
+  groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+  for p in paths:
+    groups.setdefault((p['level'], p['rewind_step']), []).append(p)
+  rows = []
+  for (level, k), group in sorted(groups.items()):
+    row = {'level': level, 'rewind_step': k,
+           'weights_remaining_pct': 100 * group[0]['weights_remaining'],
+           'paths': len(group),
+           'replicates': len({p['replicate'] for p in group})}
+    for split in SPLITS:
+      for name in ('instability', 'end_error'):
+        v = 100 * np.asarray([p[split][name] for p in group], np.float64)
+        row.update({f'{split}_{name}_mean': float(v.mean()),
+                    f'{split}_{name}_min': float(v.min()),
+                    f'{split}_{name}_max': float(v.max())})
+    rows.append(row)
+  return rows
+
+
+def stability_points(rows: list[dict[str, Any]], threshold: float,
+                     split: str = 'test') -> dict[int, int | None]:
+  """Per level, the stability point of its mean instability (``rows`` as
+  ``aggregate`` gives them)."""
+  out = {}
+  for level in sorted({r['level'] for r in rows}):
+    mine = [r for r in rows if r['level'] == level]
+    out[level] = stability_point(
+        [r['rewind_step'] for r in mine],
+        [r[f'{split}_instability_mean'] / 100 for r in mine], threshold)
+  return out
+
