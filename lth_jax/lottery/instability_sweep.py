@@ -6,7 +6,7 @@ train from step k to the end with the copies' own data keys
 (``instability.copy_data_key``), and the straight path between them is
 evaluated at every alpha. All copies of one k train together in one
 program per ``group_size`` on the executor's replicate axis
-(``level_training.train_level``). The trunk is only read; everything is
+(``imp.train_level``, the engine). The trunk is only read; everything is
 written under the sweep's own directory::
 
   workdir/<trunk-hash>/settings.json        what the paths' numbers depend on
@@ -35,11 +35,13 @@ from lth_jax import pruning
 from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import instability
-from lth_jax.lottery import level_training
+from lth_jax.lottery import imp
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
+from lth_jax.training import checkpoints
 from lth_jax.training import durations
+from lth_jax.training import engine
 
 Log = Callable[[str], None]
 
@@ -120,12 +122,6 @@ def load_masks(exp: Experiment, trunk_dir: pathlib.Path, replicate: int,
   return masks
 
 
-def _checkpoint_steps(run_dir: pathlib.Path) -> list[int]:
-  root = run_dir / 'checkpoints'
-  return sorted(int(d.name[5:]) for d in root.glob('step_*')
-                if d.name[5:].isdigit()) if root.is_dir() else []
-
-
 def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
                           out_dir: pathlib.Path, replicates: tuple[int, ...],
                           steps: tuple[int, ...], log: Log = print) -> None:
@@ -149,36 +145,35 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
     run_dir = point_dir(out_dir, r, 0).parent / 'capture'
     missing = [k for k in steps
                if not storage.tree_exists(point_dir(out_dir, r, k))]
-    if _checkpoint_steps(run_dir) and min(missing) <= max(
-        _checkpoint_steps(run_dir)):
-      storage.remove(run_dir / 'checkpoints')  # a point was lost: redo it
+    saved = checkpoints.checkpoint_steps(storage.checkpoint_dir(run_dir))
+    if saved and min(missing) <= max(saved):
+      storage.remove(storage.checkpoint_dir(run_dir))  # a point was lost
     init = storage.load_tree(storage.replicate_dir(trunk_dir, r) / 'init',
                              like)
     state = exp.new_state(init['params'], init['batch_stats'],
                           exp.dense_masks(init['params']), r)
-    jobs.append(level_training.LevelJob(r, run_dir, state))
+    jobs.append(imp.LevelJob(r, run_dir, state))
   short = dataclasses.replace(
       exp, total_steps=max(steps),
       eval_every=math.gcd(exp.eval_every, *steps))
 
-  def save_points(step, jobs):
-    if step not in steps:
-      return
-    for job in jobs:
+  def save_points(step, states):
+    for job, state in zip(jobs, states):
       path = point_dir(out_dir, job.replicate, step)
       if not storage.tree_exists(path):
-        storage.save_tree(path, {'params': job.state.params,
-                                 'batch_stats': job.state.batch_stats})
+        storage.save_tree(path, {'params': state.params,
+                                 'batch_stats': state.batch_stats})
 
   log(f'capturing rewind points {steps} of replicates {todo}')
-  results = level_training.train_level(short, 0, jobs, on_step=save_points)
-  for job, (_, rows) in zip(jobs, results):
+  runs = imp.train_level(short, 0, jobs,
+                         hooks=(engine.AtSteps(steps, save_points),))
+  for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
         storage.level_dir(trunk_dir, job.replicate, 0) / 'metrics.jsonl')
     storage.write_jsonl(job.out_dir / 'metrics.jsonl', rows)
     storage.write_json(job.out_dir / 'summary.json',
                        capture_summary(rows, trunk_rows, steps))
-    storage.remove(job.out_dir / 'checkpoints')
+    storage.remove(storage.checkpoint_dir(job.out_dir))
 
 
 def capture_summary(rows: list[dict[str, Any]],
@@ -249,7 +244,7 @@ def cells_of_step(exp: Experiment, trunk_dir: pathlib.Path,
 
 
 def copy_jobs(exp: Experiment, cells: list[Cell]
-              ) -> list[level_training.LevelJob]:
+              ) -> list[imp.LevelJob]:
   """The copies of ``cells`` not trained yet (no copy ``summary.json``)."""
   jobs = []
   for cell in cells:
@@ -258,11 +253,11 @@ def copy_jobs(exp: Experiment, cells: list[Cell]
     for c, state in zip(instability.COPIES, states):
       d = cell.dir / f'copy_{c}'
       if not (d / 'summary.json').exists():
-        jobs.append(level_training.LevelJob(cell.replicate, d, state))
+        jobs.append(imp.LevelJob(cell.replicate, d, state))
   return jobs
 
 
-def save_copy(job: level_training.LevelJob, state: Any,
+def save_copy(job: imp.LevelJob, state: Any,
               rows: list[dict[str, Any]]) -> None:
   """Writes a trained copy; ``summary.json`` last, then drops checkpoints."""
   storage.save_tree(job.out_dir / 'trained', {
@@ -273,7 +268,7 @@ def save_copy(job: level_training.LevelJob, state: Any,
       'step': last['step'], 'final_test_acc': last['test_acc'],
       'final_val_acc': last['val_acc'],
       'data_key': np.asarray(jax.random.key_data(state.data_key)).tolist()})
-  storage.remove(job.out_dir / 'checkpoints')
+  storage.remove(storage.checkpoint_dir(job.out_dir))
 
 
 def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
@@ -309,9 +304,9 @@ def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
     group = jobs[first:first + size]
     log(f'k={step}: training {len(group)} copies '
         f'({first + len(group)}/{len(jobs)})')
-    results = level_training.train_level(exp, step, group)
-    for job, (state, rows) in zip(group, results):
-      save_copy(job, state, rows)
+    runs = imp.train_level(exp, step, group)
+    for job, run in zip(group, runs):
+      save_copy(job, run.state, run.rows)
   for cell in cells:
     rec = evaluate_cell(exp, cell, spec, data, eval_batch_size)
     log(f"k={step} level={cell.level} replicate={cell.replicate} "

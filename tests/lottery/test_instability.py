@@ -13,7 +13,7 @@ from lth_jax import lottery
 from lth_jax.lottery import experiment
 from lth_jax.lottery import instability
 from lth_jax.lottery import instability_sweep
-from lth_jax.lottery import level_training
+from lth_jax.training import checkpoints
 from lth_jax.lottery import storage
 
 
@@ -137,19 +137,19 @@ def test_a_killed_sweep_resumes_to_the_same_paths(reference, trunk, dataset,
   config, trunk_dir = trunk
   sweep = sweep_config(config)
   saved = []
-  original = level_training.save_checkpoint
+  original = checkpoints.save_checkpoint
 
-  def dying_checkpoint(job_dir, state, rows, pending):
-    original(job_dir, state, rows, pending)
+  def dying_checkpoint(job_dir, step, state, rows, pending):
+    original(job_dir, step, state, rows, pending)
     saved.append(job_dir)
     if len(saved) == 4:  # every copy of k = 0 has its step-10 checkpoint
       raise Killed()
 
-  monkeypatch.setattr(level_training, 'save_checkpoint', dying_checkpoint)
+  monkeypatch.setattr(checkpoints, 'save_checkpoint', dying_checkpoint)
   with pytest.raises(Killed):
     instability_sweep.run(sweep, str(trunk_dir), str(tmp_path), dataset,
                           log=lambda line: None)
-  monkeypatch.setattr(level_training, 'save_checkpoint', original)
+  monkeypatch.setattr(checkpoints, 'save_checkpoint', original)
   out_dir = instability_sweep.output_dir(sweep, str(tmp_path))
   assert not list(out_dir.rglob('path.json'))
   assert len(list(out_dir.rglob('checkpoints/step_10'))) == 4
