@@ -125,16 +125,21 @@ def check_remaining(remaining: float) -> float:
 
 
 def check_needs(name: str, init: PyTree | None, final: PyTree | None,
-                where: str = 'the trunk') -> None:
-  """Raises if criterion ``name`` needs weights that are ``None``."""
+                where: str = 'the trunk',
+                fix: str = 'finish training it first') -> None:
+  """Raises if criterion ``name`` needs weights that are ``None``.
+
+  The message names ``where`` the weights should be, the ``fix``, and the
+  criteria that do without them.
+  """
   get_criterion(name)
   for what, tree in (('init', init), ('final', final)):
     if what in NEEDS[name] and tree is None:
+      others = [n for n in all_criterion_names() if what not in NEEDS[n]]
       raise ValueError(
-          f'criterion {name!r} needs the {what} weights, which {where} lacks; '
-          f'finish training it first (or pick a criterion that does not: '
-          f'{", ".join(n for n in all_criterion_names() if what not in NEEDS[n])}'
-          ').')
+          f'criterion {name!r} needs the {what} weights, which {where} '
+          f'lacks: {fix}, or use only criteria that do not need them '
+          f'({", ".join(others)}).')
 
 
 def layer_counts(masks: PyTree, remaining: float | Mapping[str, float]
