@@ -128,7 +128,7 @@ def evaluate_params(exp: Experiment, params: Any, batch_stats: Any,
                     split: str) -> float:
   """Accuracy of ``params`` (no masks, no training) on a split."""
   state = state_lib.TrainState.create(
-      apply_fn=exp.model.apply, params=params, tx=optax.identity(),
+      apply_fn=exp.model.apply, params=params, tx=_NO_OPTIMIZER,
       masks=jax.tree.map(lambda _: None, params), batch_stats=batch_stats,
       data_key=jax.random.key(0))
   images, labels = ((exp.data.test_images, exp.data.test_labels)
@@ -139,6 +139,8 @@ def evaluate_params(exp: Experiment, params: Any, batch_stats: Any,
 
 
 _evaluate = jax.jit(steps.evaluate)
+#: One object, so that the jitted evaluation compiles once.
+_NO_OPTIMIZER = optax.identity()
 
 
 def source_weights(exp: Experiment, replicate: int, level: int
