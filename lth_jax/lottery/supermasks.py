@@ -33,11 +33,12 @@ from lth_jax import pruning
 from lth_jax.analysis import supermask_plots
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import experiment
-from lth_jax.lottery import imp
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import criteria
+from lth_jax.training import batching
+from lth_jax.training import engine
 from lth_jax.training import state as state_lib
 from lth_jax.training import steps
 from lth_jax.training import supermask as sm
@@ -211,37 +212,51 @@ def untrained_rows(exp: Experiment, s: ml_collections.ConfigDict,
   return rows
 
 
-def learned_run(exp: Experiment, s: ml_collections.ConfigDict, method: str,
-                remaining: float, replicate: int) -> dict[str, Any]:
-  """Trains one learned supermask; returns its result row (with a curve)."""
-  init = exp.init_variables(replicate)
-  dense = exp.dense_masks(init['params'])
-  key = jax.random.fold_in(exp.replicate_key(replicate, SUPERMASK_STREAM), 1)
-  weights = sm.frozen_weights(jax.random.fold_in(key, 0), init['params'],
-                              dense, s.weight_init)
-  o = s[method]
-  tx = sm.make_optimizer(o.learning_rate, s.steps, o.momentum,
-                         o.weight_decay, o.schedule, o.optimizer)
-  state = sm.create_state(
-      exp.model, weights, dense, remaining, jax.random.fold_in(key, 1),
-      exp.replicate_key(replicate, experiment.DATA_STREAM), tx, method,
-      rescale=s.rescale and method == 'bernoulli',
-      batch_stats=init['batch_stats'])
-  curve, start, done = [], time.time(), 0
-  while done < s.steps:
-    n = min(s.eval_every, s.steps - done)
-    state, loss = sm.train_steps(state, exp.data, n, s.batch_size, exp.task)
-    done += n
-    val = sm.evaluate(state, exp.data.val_images, exp.data.val_labels)
-    curve.append({'step': done, 'train_loss': float(loss),
-                  **{f'val_{k}': float(v) for k, v in val.items()}})
-  test = sm.evaluate(state, exp.data.test_images, exp.data.test_labels)
-  return {'method': method, 'remaining': remaining, 'replicate': replicate,
-          'weights_remaining_pct': 100 * float(test['density']),
-          'test_acc': 100 * float(test['acc']),
-          'val_acc': 100 * curve[-1]['val_acc'],
-          'expected_density': float(test.get('expected_density', np.nan)),
-          'steps': s.steps, 'seconds': time.time() - start, 'curve': curve}
+def learned_runs(exp: Experiment, s: ml_collections.ConfigDict, method: str,
+                 remaining: float, replicates: list[int]
+                 ) -> list[dict[str, Any]]:
+  """Trains one learned supermask per replicate together, through the
+  training engine; returns their result rows (with validation curves)."""
+  states = []
+  for r in replicates:
+    init = exp.init_variables(r)
+    dense = exp.dense_masks(init['params'])
+    key = jax.random.fold_in(exp.replicate_key(r, SUPERMASK_STREAM), 1)
+    weights = sm.frozen_weights(jax.random.fold_in(key, 0), init['params'],
+                                dense, s.weight_init)
+    o = s[method]
+    tx = sm.make_optimizer(o.learning_rate, s.steps, o.momentum,
+                           o.weight_decay, o.schedule, o.optimizer)
+    states.append(sm.create_state(
+        exp.model, weights, dense, remaining, jax.random.fold_in(key, 1),
+        exp.replicate_key(r, experiment.DATA_STREAM), tx, method,
+        rescale=s.rescale and method == 'bernoulli',
+        batch_stats=init['batch_stats']))
+  spec = engine.LoopSpec(
+      total_steps=s.steps, batch_size=s.batch_size,
+      steps_per_epoch=batching.steps_per_epoch(
+          exp.data.train_images.shape[0], s.batch_size),
+      eval_every=s.eval_every, task=exp.task)
+  start = time.time()
+  runs = engine.train(states, exp.data, spec, exp.executor,
+                      evaluate=sm.evaluate, train_step=sm.train_step,
+                      label=f'{method} k={remaining:g}',
+                      names=[f'replicate {r}' for r in replicates])
+  seconds = time.time() - start
+  out = []
+  for r, run_ in zip(replicates, runs):
+    last = run_.rows[-1]
+    out.append({
+        'method': method, 'remaining': remaining, 'replicate': r,
+        'weights_remaining_pct': 100 * float(last['test_density']),
+        'test_acc': 100 * float(last['test_acc']),
+        'val_acc': 100 * float(last['val_acc']),
+        'expected_density': float(last.get('test_expected_density')
+                                  or np.nan),
+        'steps': s.steps, 'seconds': seconds,
+        'curve': [{k: v for k, v in row.items() if not k.startswith('test')}
+                  for row in run_.rows]})
+  return out
 
 
 def ticket_rows(exp: Experiment, replicates: int) -> list[dict[str, Any]]:
@@ -322,11 +337,13 @@ def run(config: ml_collections.ConfigDict, workdir: str,
     learned = []
     for method in _csv_list(s.methods):
       for k in (float(x) for x in _csv_list(s.remaining)):
-        for r in range(s.replicates):
-          path = out / 'learned' / f'{method}_k{k:.2f}_r{r}.json'
-          if not path.exists():
-            storage.write_json(path, learned_run(exp, s, method, k, r))
-          learned.append(storage.read_json(path))
+        paths = {r: out / 'learned' / f'{method}_k{k:.2f}_r{r}.json'
+                 for r in range(s.replicates)}
+        todo = [r for r, path in paths.items() if not path.exists()]
+        if todo:
+          for row in learned_runs(exp, s, method, k, todo):
+            storage.write_json(paths[row['replicate']], row)
+        learned += [storage.read_json(paths[r]) for r in sorted(paths)]
     _write_csv(out / 'learned.csv', learned)
     tickets = ticket_rows(exp, s.replicates)
     _write_csv(out / 'tickets.csv', tickets)
