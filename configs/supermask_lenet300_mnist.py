@@ -7,8 +7,11 @@ edge-popup and Bernoulli learned supermasks keeping 10, 30, 50 and 70 % of
 every layer, for 2 replicates, against the trained tickets.
 
 The ``cpu`` preset (the default) reads the ``lth`` trunk
-(``configs/lenet300_mnist.py:preset=lth,replicates=3``) and trains each
-learned supermask for 3,000 steps of batch 128:
+(``configs/lenet300_mnist.py:preset=lth,replicates=3``), evaluates the
+kept-weight treatments ``init`` and ``signed_constant`` with pruned weights
+zero, and trains each learned supermask for 1,000 steps of batch 128
+(``--config.supermask.methods=`` or ``--config.supermask.levels=`` runs
+only one part; finished parts are cached and reused):
 
   export LTH_DATA_DIR=../shared/data
   python -m experiments.lottery --workdir=results/lth_lenet \
@@ -45,6 +48,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.supermask = supermasks.default_section()
   if preset == 'cpu':
     config.trunk = lenet300_mnist.get_config('preset=lth,replicates=3')
+    # Sized for a shared 2-core machine: two treatments, 1,000 steps.
+    config.supermask.kept = 'init,signed_constant'
+    config.supermask.pruned = 'zero'
+    config.supermask.steps = 1000
   elif preset == 'paper':
     config.trunk = lenet300_mnist.get_config('preset=paper,replicates=2')
     config.supermask.steps = 50000

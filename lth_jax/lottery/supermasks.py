@@ -13,10 +13,14 @@ Two parts, both against the trunk's trained tickets at matched sparsity:
   weights frozen, at each fraction ``remaining`` of every layer's weights.
 
 Outputs go to ``workdir/<trunk-hash>/supermask_<hash>/`` (``<hash>`` of the
-supermask section): ``untrained.csv``, ``learned.csv``, ``tickets.csv``,
-``summary.csv`` (means and ranges over replicates), ``supermask.png``, and
-one ``learned/<method>_k<remaining>_r<replicate>.json`` per learned run (a
-finished run is skipped on a rerun). The trunk is only read.
+supermask section without the fields that only select what to compute):
+``untrained.csv``, ``learned.csv``, ``tickets.csv``, ``summary.csv``
+(means and ranges over replicates), ``supermask.png``; the parts are cached
+as ``untrained/r<replicate>.json`` and one
+``learned/<method>_k<remaining>_r<replicate>.json`` per learned run, so a
+rerun (or a second process running the other part) reuses finished work.
+Learned supermasks train through ``lth_jax.training.engine``. The trunk is
+only read.
 """
 import hashlib
 import json
@@ -33,7 +37,6 @@ from lth_jax import pruning
 from lth_jax.analysis import supermask_plots
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import experiment
-from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import criteria
@@ -119,9 +122,21 @@ def validate(config: ml_collections.ConfigDict) -> None:
                       s[method].optimizer)
 
 
+#: Fields that choose what is computed, not how: results are cached per
+#: item, so they do not name the output folder.
+SELECTION_FIELDS = ('replicates', 'levels', 'criteria', 'kept', 'pruned',
+                    'methods', 'remaining')
+
+
 def section_hash(config: ml_collections.ConfigDict) -> str:
-  """A short hash of the supermask section (names its output folder)."""
-  text = json.dumps(config.supermask.to_dict(), sort_keys=True)
+  """A short hash of how supermasks are computed (names the output folder).
+
+  The fields that only select what to compute (``SELECTION_FIELDS``) are
+  left out: untrained rows and learned runs are cached one by one.
+  """
+  fields = {k: v for k, v in config.supermask.to_dict().items()
+            if k not in SELECTION_FIELDS}
+  text = json.dumps(fields, sort_keys=True)
   return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
@@ -186,9 +201,7 @@ def untrained_rows(exp: Experiment, s: ml_collections.ConfigDict,
   rows = [{'replicate': replicate, 'level': 0, 'criterion': 'dense',
            'kept': 'init', 'pruned': 'zero', 'weights_remaining_pct': 100.0,
            'test_acc': 100 * evaluate_params(exp, init['params'],
-                                             init['batch_stats'], 'test'),
-           'val_acc': 100 * evaluate_params(exp, init['params'],
-                                            init['batch_stats'], 'val')}]
+                                             init['batch_stats'], 'test')}]
   for level in (int(x) for x in _csv_list(s.levels)):
     ticket = ticket_masks(exp, replicate, level, init)
     counts = criteria.masks_counts(ticket)
@@ -206,9 +219,7 @@ def untrained_rows(exp: Experiment, s: ml_collections.ConfigDict,
               'replicate': replicate, 'level': level, 'criterion': name,
               'kept': kept, 'pruned': pruned, 'weights_remaining_pct': pct,
               'test_acc': 100 * evaluate_params(
-                  exp, params, init['batch_stats'], 'test'),
-              'val_acc': 100 * evaluate_params(
-                  exp, params, init['batch_stats'], 'val')})
+                  exp, params, init['batch_stats'], 'test')})
   return rows
 
 
@@ -217,6 +228,10 @@ def learned_runs(exp: Experiment, s: ml_collections.ConfigDict, method: str,
                  ) -> list[dict[str, Any]]:
   """Trains one learned supermask per replicate together, through the
   training engine; returns their result rows (with validation curves)."""
+  o = s[method]
+  # One optimizer object: the stacked replicates share their static fields.
+  tx = sm.make_optimizer(o.learning_rate, s.steps, o.momentum,
+                         o.weight_decay, o.schedule, o.optimizer)
   states = []
   for r in replicates:
     init = exp.init_variables(r)
@@ -224,9 +239,6 @@ def learned_runs(exp: Experiment, s: ml_collections.ConfigDict, method: str,
     key = jax.random.fold_in(exp.replicate_key(r, SUPERMASK_STREAM), 1)
     weights = sm.frozen_weights(jax.random.fold_in(key, 0), init['params'],
                                 dense, s.weight_init)
-    o = s[method]
-    tx = sm.make_optimizer(o.learning_rate, s.steps, o.momentum,
-                           o.weight_decay, o.schedule, o.optimizer)
     states.append(sm.create_state(
         exp.model, weights, dense, remaining, jax.random.fold_in(key, 1),
         exp.replicate_key(r, experiment.DATA_STREAM), tx, method,
@@ -327,41 +339,47 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   s = config.supermask
   exp = Experiment.setup(config.trunk, workdir, dataset)
   out = exp.run_dir / f'supermask_{section_hash(config)}'
-  with run_lock.RunLock(out):
-    storage.write_json(out / 'config.json', config.to_dict())
-    untrained = []
-    if _csv_list(s.levels):
-      for r in range(s.replicates):
-        untrained += untrained_rows(exp, s, r)
-      _write_csv(out / 'untrained.csv', untrained)
-    learned = []
-    for method in _csv_list(s.methods):
-      for k in (float(x) for x in _csv_list(s.remaining)):
-        paths = {r: out / 'learned' / f'{method}_k{k:.2f}_r{r}.json'
-                 for r in range(s.replicates)}
-        todo = [r for r, path in paths.items() if not path.exists()]
-        if todo:
-          for row in learned_runs(exp, s, method, k, todo):
-            storage.write_json(paths[row['replicate']], row)
-        learned += [storage.read_json(paths[r]) for r in sorted(paths)]
-    _write_csv(out / 'learned.csv', learned)
-    tickets = ticket_rows(exp, s.replicates)
-    _write_csv(out / 'tickets.csv', tickets)
-    summary = (
-        [{'kind': 'untrained', **row} for row in summarise(
-            untrained, ('criterion', 'kept', 'pruned', 'level'))] +
-        [{'kind': 'learned', 'criterion': row['method'], 'kept': 'frozen',
-          'pruned': 'zero', 'level': -1, **row} for row in summarise(
-              learned, ('method', 'remaining'))] +
-        [{'kind': 'ticket', 'criterion': 'trained_ticket', 'kept': 'trained',
-          'pruned': 'zero', **row} for row in summarise(
-              tickets, ('level',))])
-    summary = [{k: v for k, v in row.items() if k not in ('method',
-                                                          'remaining')}
-               for row in summary]
-    _write_csv(out / 'summary.csv', summary)
-    supermask_plots.plot_supermasks(summary, out / 'supermask.png',
-                                    title=config.trunk.model)
+  storage.write_json(out / 'config.json', config.to_dict())
+  untrained = []
+  if _csv_list(s.levels):
+    selection = {k: s[k] for k in ('levels', 'criteria', 'kept', 'pruned')}
+    for r in range(s.replicates):
+      path = out / 'untrained' / f'r{r}.json'
+      cached = storage.read_json(path) if path.exists() else None
+      if not cached or cached['selection'] != selection:
+        cached = {'selection': selection,
+                  'rows': untrained_rows(exp, s, r)}
+        storage.write_json(path, cached)
+      untrained += cached['rows']
+    _write_csv(out / 'untrained.csv', untrained)
+  learned = []
+  for method in _csv_list(s.methods):
+    for k in (float(x) for x in _csv_list(s.remaining)):
+      paths = {r: out / 'learned' / f'{method}_k{k:.2f}_r{r}.json'
+               for r in range(s.replicates)}
+      todo = [r for r, path in paths.items() if not path.exists()]
+      if todo:
+        for row in learned_runs(exp, s, method, k, todo):
+          storage.write_json(paths[row['replicate']], row)
+      learned += [storage.read_json(paths[r]) for r in sorted(paths)]
+  _write_csv(out / 'learned.csv', learned)
+  tickets = ticket_rows(exp, s.replicates)
+  _write_csv(out / 'tickets.csv', tickets)
+  summary = (
+      [{'kind': 'untrained', **row} for row in summarise(
+          untrained, ('criterion', 'kept', 'pruned', 'level'))] +
+      [{'kind': 'learned', 'criterion': row['method'], 'kept': 'frozen',
+        'pruned': 'zero', 'level': -1, **row} for row in summarise(
+            learned, ('method', 'remaining'))] +
+      [{'kind': 'ticket', 'criterion': 'trained_ticket', 'kept': 'trained',
+        'pruned': 'zero', **row} for row in summarise(
+            tickets, ('level',))])
+  summary = [{k: v for k, v in row.items() if k not in ('method',
+                                                        'remaining')}
+             for row in summary]
+  _write_csv(out / 'summary.csv', summary)
+  supermask_plots.plot_supermasks(summary, out / 'supermask.png',
+                                  title=config.trunk.model)
   return {'untrained': untrained, 'learned': learned, 'tickets': tickets,
           'summary': summary, 'out_dir': out}
 

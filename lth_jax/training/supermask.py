@@ -25,8 +25,10 @@ weights per layer. The per-layer counts are arrays in the state, so a new
 
 ``train_step(state, images, labels, task)`` and ``evaluate(state, images,
 labels)`` have the signatures of the training engine's ``train_step=`` and
-``evaluate=`` hooks; ``train_steps`` runs them in a ``lax.scan`` over the
-deterministic on-device batches of ``batching`` until the engine is used.
+``evaluate=`` hooks (``engine.train(..., train_step=supermask.train_step,
+evaluate=supermask.evaluate)``, as ``lottery.supermasks`` does);
+``train_steps`` runs ``train_step`` in one ``lax.scan`` for short runs and
+tests.
 """
 import functools
 from typing import Any, Callable

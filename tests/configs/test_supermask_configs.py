@@ -7,6 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import lenet300_mnist
+from configs import supermask_lenet300_mnist
+from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax.lottery import supermasks
@@ -24,9 +27,6 @@ def test_presets_validate(name, preset):
 
 
 def test_lenet_cpu_preset_reads_the_shared_trunk():
-  from configs import lenet300_mnist  # pylint: disable=import-outside-toplevel
-  from configs import supermask_lenet300_mnist  # pylint: disable=import-outside-toplevel
-  from lth_jax import lottery  # pylint: disable=import-outside-toplevel
   config = supermask_lenet300_mnist.get_config('preset=cpu')
   assert lottery.run_hash(config.trunk) == lottery.run_hash(
       lenet300_mnist.get_config('preset=lth,replicates=3'))
