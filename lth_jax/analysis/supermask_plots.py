@@ -35,7 +35,7 @@ def plot_supermasks(summary: list[dict[str, Any]], path: str | pathlib.Path,
                and r['pruned'] == 'zero' and r['level'] > 0]
   panels = [p for p in PANELS if any(r['kept'] == p for r in untrained)]
   panels = panels or ['']
-  fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6),
+  fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels) + 2, 4.6),
                            squeeze=False)
   for ax, kept in zip(axes[0], panels):
     for name in sorted({r['criterion'] for r in untrained}):
@@ -51,14 +51,17 @@ def plot_supermasks(summary: list[dict[str, Any]], path: str | pathlib.Path,
           'trained ticket', color='black', linewidth=2)
     ax.set_xscale('log')
     ax.invert_xaxis()
+    ax.set_xticks([100, 50, 30, 20, 10, 5, 3])
     ax.xaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel('weights remaining (%)')
     ax.set_ylabel('test accuracy (%)')
     ax.set_title(f'{title} untrained masks: kept = {kept}, pruned = zero'
                  if kept else title, fontsize='medium')
     ax.axhline(10, color='gray', linestyle=':', linewidth=1)
     ax.grid(alpha=0.3)
-  axes[0][-1].legend(fontsize='x-small', loc='lower left', ncol=2)
+  axes[0][-1].legend(fontsize='x-small', loc='center left',
+                     bbox_to_anchor=(1.01, 0.5))
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
