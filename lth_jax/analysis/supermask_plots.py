@@ -14,6 +14,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 from matplotlib import ticker  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+#: Learned supermasks in colours no criterion line uses.
+LEARNED_COLOURS = {'edge_popup': 'crimson', 'bernoulli': 'darkviolet'}
 #: Panels drawn, in order, when the rows have them.
 PANELS = ('init', 'signed_constant')
 
@@ -46,7 +48,7 @@ def plot_supermasks(summary: list[dict[str, Any]], path: str | pathlib.Path,
                           if r['kind'] == 'learned'}):
       _line(ax, [r for r in summary if r['kind'] == 'learned'
                  and r['criterion'] == method], f'learned {method}',
-            linewidth=2.5)
+            linewidth=2.5, color=LEARNED_COLOURS.get(method))
     _line(ax, [r for r in summary if r['kind'] == 'ticket'],
           'trained ticket', color='black', linewidth=2)
     ax.set_xscale('log')
