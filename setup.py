@@ -23,6 +23,12 @@ setuptools.setup(
         # tensorflow-datasets needs importlib_resources at import time.
         'tensorflow-datasets>=4.9.6,<4.10',
         'importlib_resources>=6',
+        # Live scalars as TensorBoard event files, without TensorFlow.
+        'tensorboardX>=2.6,<3',
+        # Ticket structure: graphs of masks (networkx) and the moons +
+        # circles data (scikit-learn).
+        'networkx>=3.2,<4',
+        'scikit-learn>=1.4,<2',
     ],
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.

@@ -49,11 +49,12 @@ def checkpoint_steps(directory: PathLike) -> list[int]:
   return sorted(steps)
 
 
-def save_checkpoint(directory: PathLike, state: state_lib.TrainState,
-                    rows: list[dict[str, Any]], pending: dict[str, float]
-                    ) -> None:
-  """Writes one replicate's checkpoint; keeps the newest ``KEEP``."""
-  step = int(state.step)
+def save_checkpoint(directory: PathLike, step: int,
+                    state: state_lib.TrainState, rows: list[dict[str, Any]],
+                    pending: dict[str, float]) -> None:
+  """Writes one replicate's checkpoint at the group's ``step``; keeps the
+  newest ``KEEP``. (A replicate frozen by early stopping has an older
+  ``state.step``.)"""
   root = pathlib.Path(directory)
   files.write_json(root / f'step_{step}.metrics.json',
                    {'rows': rows, 'pending': pending})
@@ -69,12 +70,14 @@ def empty_pending() -> dict[str, float]:
 
 def restore_checkpoint(directories: Sequence[PathLike],
                        states: Sequence[state_lib.TrainState]
-                       ) -> tuple[list[Any], list[list], list[dict]]:
+                       ) -> tuple[int | None, list[Any], list[list],
+                                  list[dict]]:
   """The newest step every directory has a readable checkpoint for.
 
   Returns:
-    The states (restored, or ``states`` unchanged when there is none), the
-    rows and the pending loss sums of each replicate.
+    The group's step (None when there is no checkpoint), the states
+    (restored, or ``states`` unchanged), the rows and the pending loss sums
+    of each replicate.
   """
   common = set.intersection(*(set(checkpoint_steps(d)) for d in directories))
   for step in sorted(common, reverse=True):
@@ -87,9 +90,9 @@ def restore_checkpoint(directories: Sequence[PathLike],
         restored.append(from_state_tree(template, tree))
         rows.append(meta['rows'])
         pending.append(meta['pending'])
-      return restored, rows, pending
+      return step, restored, rows, pending
     except (files.CorruptTreeError, OSError, ValueError, KeyError,
             TypeError) as e:
       files.log_corrupt(path, e)
-  return list(states), [[] for _ in states], [empty_pending()
-                                              for _ in states]
+  return None, list(states), [[] for _ in states], [empty_pending()
+                                                    for _ in states]

@@ -317,16 +317,17 @@ def train(states: Sequence[Any], data: batching.DeviceData, spec: LoopSpec,
   names = list(names or [f'replicate {i}' for i in range(count)])
   evaluate = evaluate or default_evaluate(spec)
   train_step = train_step or steps_lib.train_step
-  rows = [[] for _ in range(count)]
-  pending = [checkpoints.empty_pending() for _ in range(count)]
-  if checkpoint_dirs is not None:
-    states, rows, pending = checkpoints.restore_checkpoint(checkpoint_dirs,
-                                                           states)
   start = int(states[0].step)
   if any(int(s.step) != start for s in states):
     raise ValueError(f'{label}: the states start at different steps '
                      f'{[int(s.step) for s in states]}; train groups that '
                      'share a start step.')
+  rows = [[] for _ in range(count)]
+  pending = [checkpoints.empty_pending() for _ in range(count)]
+  if checkpoint_dirs is not None:
+    restored, states, rows, pending = checkpoints.restore_checkpoint(
+        checkpoint_dirs, states)
+    start = start if restored is None else restored
   data = executor.replicated(data)
   stacked = executor.place(replicates.stack(list(states)))
   active = np.array([not (stop and stop.stopped(r)) for r in rows])
@@ -402,7 +403,7 @@ def train(states: Sequence[Any], data: batching.DeviceData, spec: LoopSpec,
         hook.fn(step, current)
       if save:
         for i, directory in enumerate(checkpoint_dirs):
-          checkpoints.save_checkpoint(directory, current[i], rows[i],
+          checkpoints.save_checkpoint(directory, step, current[i], rows[i],
                                       pending[i])
   if progress:
     progress.done(label, time.time() - tic)

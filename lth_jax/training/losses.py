@@ -3,6 +3,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 
@@ -20,7 +21,8 @@ class Task(NamedTuple):
 
 
 def _split(logits: jax.Array, head_sizes: tuple[int, ...]) -> list[jax.Array]:
-  bounds = list(jnp.cumsum(jnp.array(head_sizes))[:-1].tolist())
+  # Static split points (numpy: jnp would be traced inside jit).
+  bounds = np.cumsum(head_sizes)[:-1].tolist()
   return jnp.split(logits, bounds, axis=-1)
 
 

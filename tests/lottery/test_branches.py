@@ -78,7 +78,7 @@ def test_branch_writes_a_level_like_the_trunk(trunk, reinit_run):
     for level in range(1, LEVELS + 1):
       d = storage.level_dir(rdir, r, level, 'random_reinit')
       assert sorted(p.name for p in d.iterdir()) == [
-          'masks', 'metrics.jsonl', 'summary.json', 'trained']
+          'events', 'masks', 'metrics.jsonl', 'summary.json', 'trained']
       for a, b in zip(leaves(load(rdir, r, level, 'masks', 'random_reinit')),
                       leaves(load(rdir, r, level, 'masks'))):
         np.testing.assert_array_equal(a, b)

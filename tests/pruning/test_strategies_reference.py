@@ -168,9 +168,9 @@ def test_global_is_one_threshold_not_per_layer_normalised():
 
 
 def test_unknown_strategy_lists_the_known_ones():
-  assert {'global', 'layerwise'} <= set(pruning.all_strategy_names())
+  assert {'global', 'layerwise'} <= set(strategies.all_strategy_names())
   with pytest.raises(ValueError, match="unknown pruning strategy 'magnitude'"
                      ) as error:
     strategies.get_strategy('magnitude')
-  assert f"known: {', '.join(pruning.all_strategy_names())}." in str(
+  assert f"known: {', '.join(strategies.all_strategy_names())}." in str(
       error.value)
