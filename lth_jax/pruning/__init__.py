@@ -22,3 +22,6 @@ from lth_jax.pruning.structured import channel_norms
 from lth_jax.pruning.structured import n_m_mask
 from lth_jax.pruning.structured import prune_channels
 from lth_jax.pruning.structured import prune_n_m
+from lth_jax.pruning.criteria import all_criterion_names
+from lth_jax.pruning.criteria import criterion_masks
+from lth_jax.pruning.criteria import supermask_params

@@ -1,0 +1,94 @@
+"""The supermask experiment on a tiny finished trunk (lottery.supermasks)."""
+import csv
+import pathlib
+
+import ml_collections
+import pytest
+
+from lth_jax import lottery
+from lth_jax.lottery import storage
+from lth_jax.lottery import supermasks
+
+from conftest import tiny_config
+from conftest import tiny_dataset
+
+
+def trunk_config():
+  return tiny_config(levels=2, steps='20it', replicates=1,
+                     checkpoint_every='0it', training__eval_every='10it')
+
+
+def config(**fields):
+  c = ml_collections.ConfigDict()
+  c.trunk = trunk_config()
+  c.supermask = supermasks.default_section()
+  s = c.supermask
+  s.levels, s.criteria, s.kept, s.pruned = ('2', 'large_final,movement',
+                                            'init,signed_constant', 'zero')
+  s.remaining, s.steps, s.eval_every, s.batch_size = '0.5', 8, 4, 16
+  s.replicates = 1
+  s.methods = 'edge_popup'  # Bernoulli training: tests/training.
+  for field, value in fields.items():
+    s[field] = value
+  return c
+
+
+@pytest.fixture(scope='module')
+def trunk(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('trunk')
+  data = tiny_dataset()
+  lottery.run(trunk_config(), str(workdir), dataset=data)
+  return workdir, data
+
+
+def test_writes_tables_and_figure(trunk):
+  workdir, data = trunk
+  result = supermasks.run(config(), str(workdir), dataset=data)
+  out = pathlib.Path(result['out_dir'])
+  for name in ('untrained.csv', 'learned.csv', 'tickets.csv', 'summary.csv',
+               'supermask.png'):
+    assert (out / name).exists(), name
+  with open(out / 'untrained.csv') as f:
+    rows = list(csv.DictReader(f))
+  # dense + (2 criteria + imp_ticket) x 2 treatments x 1 level.
+  assert len(rows) == 1 + 3 * 2
+  ticket_pct = storage.read_json(
+      storage.level_dir(out.parent, 0, 2) / 'summary.json'
+  )['weights_remaining'] * 100
+  for r in rows:
+    if r['criterion'] != 'dense':
+      assert float(r['weights_remaining_pct']) == pytest.approx(ticket_pct)
+  learned = result['learned']
+  assert [(r['method'], r['replicate']) for r in learned] == [
+      ('edge_popup', 0)]
+  assert all(r['weights_remaining_pct'] == pytest.approx(50, abs=0.1)
+             for r in learned)
+  text = supermasks.to_markdown(result['summary'])
+  assert '| large_final |' in text and '| edge_popup |' in text
+  # A rerun reuses the finished learned runs.
+  again = supermasks.run(config(), str(workdir), dataset=data)
+  assert [r['seconds'] for r in again['learned']] == [
+      r['seconds'] for r in learned]
+
+
+def test_bad_input(trunk):
+  workdir, data = trunk
+  with pytest.raises(ValueError, match=r'unknown mask criterion .*known: '
+                     r'large_final'):
+    supermasks.run(config(criteria='biggest'), str(workdir), dataset=data)
+  with pytest.raises(ValueError, match=r'outside \(0, 1\]'):
+    supermasks.run(config(remaining='0.5,1.5'), str(workdir), dataset=data)
+  # A trunk without trained weights at the source level.
+  fresh = pathlib.Path(workdir).parent / 'untrained_trunk'
+  run_dir = fresh / lottery.run_hash(trunk_config())
+  src = pathlib.Path(workdir) / lottery.run_hash(trunk_config())
+  for r in range(1):
+    (run_dir / f'replicate_{r}' / 'level_2').mkdir(parents=True)
+    storage.save_tree(run_dir / f'replicate_{r}' / 'init',
+                      storage.load_tree(src / f'replicate_{r}' / 'init'))
+    storage.save_tree(run_dir / f'replicate_{r}' / 'level_2' / 'masks',
+                      storage.load_tree(src / f'replicate_{r}' / 'level_2' /
+                                        'masks'))
+  with pytest.raises(ValueError, match="'large_final' needs the final "
+                     'weights.*run the trunk first.*experiments.lottery'):
+    supermasks.run(config(methods=''), str(fresh), dataset=data)
