@@ -5,6 +5,7 @@ summed over a whole split, then turned into scores with scikit-learn's
 conventions (``f1_score(..., zero_division=0)``): a class with no positive
 prediction and no positive target scores 0 in the macro mean.
 """
+import dataclasses
 from typing import Any
 
 import jax
@@ -103,3 +104,19 @@ def evaluate_multilabel(state: Any, images: jax.Array, labels: jax.Array,
       one, (padded(images), padded(labels), valid))
   return {'loss': loss.sum() / n, 'acc': correct.sum() / n,
           **f1_scores(tp.sum(0), fp.sum(0), fn.sum(0))}
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiLabelEvaluate:
+  """``evaluate_multilabel`` as the engine's hashable ``evaluate``.
+
+  >>> MultiLabelEvaluate(500) == MultiLabelEvaluate(500)
+  True
+  """
+  batch_size: int = 1000
+  threshold: float = 0.5
+
+  def __call__(self, state: Any, inputs: jax.Array, labels: jax.Array
+               ) -> dict[str, jax.Array]:
+    return evaluate_multilabel(state, inputs, labels, self.batch_size,
+                               self.threshold)
