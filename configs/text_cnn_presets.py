@@ -16,7 +16,8 @@ on a loaded 2-core machine. What it changes, and nothing else:
   8.6 % of the weights remain at level 5 (the paper's 10 levels at 20 % /
   15 % reach 10.8 %).
 
-The ``test`` preset (a few steps, 1 level) only checks the plumbing.
+The ``test`` preset (a few steps, 1 level, 2 modules) only checks the
+plumbing.
 
 Options (comma-separated): ``preset=paper|cpu|test``,
 ``prune_embedding=1|0`` (default 1: the embedding is prunable),
@@ -80,6 +81,7 @@ def text_config(dataset: str, arg: str | None
     c.data.text.max_length = 40
     c.model_kwargs.vocab_size = 500
     c.model_kwargs.embed_dim = 4
+    c.model_kwargs.num_modules = 2     # quick to compile; same code path
     c.training.steps = '4it'
     c.training.eval_every = '2it'
     c.pruning.levels = 1

@@ -18,6 +18,7 @@ import json
 import os
 import pathlib
 import re
+import zipfile
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
@@ -220,7 +221,7 @@ def cached(name: str, source: pathlib.Path, options: dict[str, Any],
   if path.is_file():
     try:
       return load_arrays(path)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
       pass  # unreadable (e.g. a foreign file): rebuilt below
   arrays = make()
   save_arrays(path, arrays)

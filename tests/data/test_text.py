@@ -227,6 +227,11 @@ def test_newsgroups_arrays_are_cached_by_source_and_options(tmp_path,
   with pytest.raises(AssertionError, match='parsed again'):
     newsgroups.load_arrays(path, ('quotes',), **args)   # new options
   monkeypatch.undo()
+  (cached_file,) = cache.glob('newsgroups20-*.npz')
+  cached_file.write_bytes(b'not an npz')            # a broken cache file
+  rebuilt = newsgroups.load_arrays(path, ('headers',), **args)
+  np.testing.assert_array_equal(rebuilt.train_ids, first.train_ids)
+  assert np.load(cached_file)['train_ids'].shape == (6, 30)
   path.write_bytes(write_tar(tmp_path / 'other.tar.gz', newsgroups_files(
       {'alt.a': 5, 'sci.b': 4}, {'alt.a': 2, 'sci.b': 2})).read_bytes())
   changed = newsgroups.load_arrays(path, ('headers',), **args)  # new source
