@@ -22,6 +22,9 @@ _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Workdirs or run dirs.',
                               required=True)
 _OUT = flags.DEFINE_string('out', None, 'Output directory (default: the '
                            'first run directory).')
+_METRIC = flags.DEFINE_string(
+    'metric', 'acc', "Test metric at early stop: 'acc', or a key the runs "
+    "logged (multi-label runs: 'micro_f1', 'macro_f1', ...).")
 _TITLE = flags.DEFINE_string('title', None, 'Figure title (default: the '
                              "runs' models).")
 
@@ -34,7 +37,8 @@ def main(argv):
   if title is None:
     title = ', '.join(sorted({storage.run_label(r).split()[0]
                               for r in runs}))
-  report = report_lib.write_report(runs, _OUT.value or runs[0], title)
+  report = report_lib.write_report(runs, _OUT.value or runs[0], title,
+                                   _METRIC.value)
   print(tables.comparison_markdown(report['rows']))
   print(f"\ntable: {report['csv']}\nplots: {report['accuracy_png']}, "
         f"{report['early_stop_png']}")

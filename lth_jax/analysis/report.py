@@ -7,6 +7,7 @@ and is, with ``storage.run_summaries``, how runs are read.
 import pathlib
 from typing import Any, Sequence
 
+from lth_jax.analysis import metric_select
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
 from lth_jax.lottery import storage
@@ -15,7 +16,7 @@ PathLike = str | pathlib.Path
 
 
 def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
-                 title: str = '') -> dict[str, Any]:
+                 title: str = '', metric: str = 'acc') -> dict[str, Any]:
   """Writes ``results.csv``, ``accuracy.png`` and ``early_stop.png``.
 
   Args:
@@ -24,6 +25,10 @@ def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
       ``'<model> <run-hash>'``.
     out_dir: where the files go (created).
     title: the figures' title.
+    metric: the test metric at early stop the table and figures show:
+      ``'acc'`` (the summaries' accuracy) or any key the run's evaluate
+      logged, e.g. ``'micro_f1'`` (see ``metric_select``); the columns keep
+      their ``*_test_acc`` names.
 
   Returns:
     ``{'rows': aggregated rows, 'csv', 'accuracy_png', 'early_stop_png'}``.
@@ -32,7 +37,8 @@ def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
   summaries = []
   for run_dir in runs:
     label = storage.run_label(run_dir) if len(runs) > 1 else ''
-    summaries += [dict(s, run=label) for s in storage.run_summaries(run_dir)]
+    summaries += [dict(s, run=label) for s in metric_select.with_metric(
+        run_dir, storage.run_summaries(run_dir), metric)]
   if not summaries:
     raise ValueError(f'no finished levels under {[str(r) for r in runs]}; '
                      'run the experiment first.')

@@ -27,7 +27,7 @@ from lth_jax.training import replicates as replicates_lib
 NON_SEMANTIC = ('replicates', 'sweep', 'checkpoint_every', 'progress',
                 'tensorboard',
                 'data.root', 'data.source', 'data.tfds_data_dir',
-                'data.tfds_manual_dir')
+                'data.tfds_manual_dir', 'data.text.cache_dir')
 
 REWIND_MODES = ('init', 'step', 'lr', 'finetune')
 
@@ -52,6 +52,15 @@ def default_config() -> ml_collections.ConfigDict:
   c.data.synthetic_test_size = 256
   c.data.synthetic_validation_size = 64
   c.data.synthetic_seed = 0
+  # Text data sets (newsgroups20, reuters_modapte): see lth_jax/data/text.py.
+  c.data.text = ml_collections.ConfigDict()
+  c.data.text.vocab_size = 60000     # ids in all, padding and unknown included
+  c.data.text.min_count = 1
+  c.data.text.max_length = 200
+  c.data.text.remove = ''            # newsgroups: 'headers,footers,quotes'
+  c.data.text.categories = 'modapte90'   # reuters: 'modapte90' | 'r10'
+  c.data.text.keep_empty = True      # reuters: keep docs with no category
+  c.data.text.cache_dir = ''         # '' -> $LTH_CACHE_DIR or ~/.cache/lth_jax
 
   c.training = ml_collections.ConfigDict()
   c.training.optimizer = 'adam'

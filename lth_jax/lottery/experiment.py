@@ -21,6 +21,7 @@ from lth_jax import pruning
 from lth_jax.data import augment as augment_lib
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import storage
+from lth_jax.metrics import multilabel
 from lth_jax.training import batching
 from lth_jax.training import durations
 from lth_jax.training import engine
@@ -163,6 +164,10 @@ class Experiment:
         if state.masks is not None:
           writer.scalar(i, 'weights_remaining', pruning.sparsity_report(
               state.masks)['fraction'], int(state.step))
+    if self.task.multi_label and 'evaluate' not in engine_kwargs:
+      # Multi-label: micro/macro F1, precision and recall beside the loss.
+      engine_kwargs['evaluate'] = multilabel.MultiLabelEvaluate(
+          self.config.training.eval_batch_size)
     try:
       return engine.train(
           states, self.data, self.loop_spec(), self.executor,
