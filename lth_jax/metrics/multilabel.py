@@ -82,26 +82,16 @@ def evaluate_multilabel(state: Any, images: jax.Array, labels: jax.Array,
     label right (as ``losses.per_example``).
   """
   n = images.shape[0]
-  batch_size = min(batch_size, n)
-  num_batches = -(-n // batch_size)
-  pad = num_batches * batch_size - n
-
-  def padded(x):
-    x = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)])
-    return x.reshape((num_batches, batch_size) + x.shape[1:])
-
   task = losses.Task(multi_label=True)
 
-  def one(args):
-    x, y, w = args
+  def one(x, y, w):
     logits, _ = steps.forward(state, state.params, x, False)
     loss, correct = losses.per_example(logits, y, task)
     counts = label_counts(jax.nn.sigmoid(logits), y, threshold, w)
     return jnp.sum(loss * w), jnp.sum(correct * w), counts
 
-  valid = padded(jnp.ones((n,), jnp.float32))
-  loss, correct, (tp, fp, fn) = jax.lax.map(
-      one, (padded(images), padded(labels), valid))
+  loss, correct, (tp, fp, fn) = steps.over_batches(one, images, labels,
+                                                   batch_size)
   return {'loss': loss.sum() / n, 'acc': correct.sum() / n,
           **f1_scores(tp.sum(0), fp.sum(0), fn.sum(0))}
 

@@ -112,6 +112,24 @@ def evaluate(state: TrainState, images: jax.Array, labels: jax.Array,
              batch_size: int = 1000, task: losses.Task = losses.Task()
              ) -> tuple[jax.Array, jax.Array]:
   """Mean loss and accuracy of the masked network over a whole split."""
+  def one(x, y, w):
+    logits, _ = forward(state, state.params, x, False)
+    loss, correct = losses.per_example(logits, y, task)
+    return jnp.sum(loss * w), jnp.sum(correct * w)
+
+  loss, correct = over_batches(one, images, labels, batch_size)
+  n = images.shape[0]
+  return loss.sum() / n, correct.sum() / n
+
+
+def over_batches(fn: Callable[..., Any], images: jax.Array,
+                 labels: jax.Array, batch_size: int) -> Any:
+  """``fn(x, y, w)`` over a whole split in batches, in one ``lax.map``.
+
+  The split is padded to a multiple of ``batch_size``; ``w`` is 1 for real
+  rows and 0 for padding, so sums weighted by ``w`` count each example
+  once. Returns ``fn``'s outputs stacked over batches.
+  """
   n = images.shape[0]
   batch_size = min(batch_size, n)
   num_batches = -(-n // batch_size)
@@ -122,15 +140,8 @@ def evaluate(state: TrainState, images: jax.Array, labels: jax.Array,
     return x.reshape((num_batches, batch_size) + x.shape[1:])
 
   valid = padded(jnp.ones((n,), jnp.float32))
-
-  def one(args):
-    x, y, w = args
-    logits, _ = forward(state, state.params, x, False)
-    loss, correct = losses.per_example(logits, y, task)
-    return jnp.sum(loss * w), jnp.sum(correct * w)
-
-  loss, correct = jax.lax.map(one, (padded(images), padded(labels), valid))
-  return loss.sum() / n, correct.sum() / n
+  return jax.lax.map(lambda args: fn(*args),
+                     (padded(images), padded(labels), valid))
 
 
 def jit_train_steps(num_steps: int, batch_size: int, task: losses.Task,

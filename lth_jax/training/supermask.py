@@ -45,6 +45,7 @@ from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
 from lth_jax.training import batching
 from lth_jax.training import losses
+from lth_jax.training import steps
 
 PyTree = Any
 METHODS = ('edge_popup', 'bernoulli')
@@ -312,22 +313,13 @@ def evaluate(state: SupermaskState, images: jax.Array, labels: jax.Array,
   """
   params = effective_params(state, state.params, False)
   n = images.shape[0]
-  batch_size = min(batch_size, n)
-  num_batches = -(-n // batch_size)
-  pad = num_batches * batch_size - n
 
-  def padded(x):
-    x = jnp.concatenate([x, jnp.zeros((pad,) + x.shape[1:], x.dtype)])
-    return x.reshape((num_batches, batch_size) + x.shape[1:])
-
-  def one(args):
-    x, y, w = args
+  def one(x, y, w):
     logits, _ = _apply(state, params, x, False, None)
     loss, correct = losses.per_example(logits, y, task)
     return jnp.sum(loss * w), jnp.sum(correct * w)
 
-  loss, correct = jax.lax.map(one, (padded(images), padded(labels),
-                                    padded(jnp.ones((n,), jnp.float32))))
+  loss, correct = steps.over_batches(one, images, labels, batch_size)
   scores = [s for s in jax.tree.leaves(state.params)]
   total = sum(s.size for s in scores)
   out = {'loss': loss.sum() / n, 'acc': correct.sum() / n,
