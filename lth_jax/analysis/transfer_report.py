@@ -6,7 +6,7 @@ from typing import Any
 
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
-from lth_jax.lottery import imp
+from lth_jax.lottery import storage
 from lth_jax.lottery import transfer
 
 PathLike = str | pathlib.Path
@@ -33,10 +33,10 @@ def transfer_summaries(target_trunk: PathLike, transfer_run: PathLike,
   Returns:
     Summaries with ``branch`` set to ``'trunk'`` or a ``LABELS`` value.
   """
-  rows = [dict(s, branch=tables.TRUNK) for s in imp.collect(target_trunk)]
+  rows = [dict(s, branch=tables.TRUNK) for s in storage.collect(target_trunk)]
   for variant, label in LABELS.items():
     name = transfer.branch_name(source_hash, variant, head_mask)
-    rows += [dict(s, branch=label) for s in imp.collect(transfer_run, name)]
+    rows += [dict(s, branch=label) for s in storage.collect(transfer_run, name)]
   return [r for r in rows if replicates is None
           or r['replicate'] < replicates]
 
@@ -46,7 +46,7 @@ def write_transfer_report(summaries: list[dict[str, Any]],
   """Writes ``results.csv`` and ``accuracy.png`` (bands over replicates).
 
   Returns:
-    ``{'rows': aggregated rows, 'markdown': comparison table, 'csv',
+    ``{'rows': aggregated rows, 'markdown': ``transfer_markdown``, 'csv',
     'accuracy_png'}``.
   """
   if not summaries:
@@ -58,5 +58,61 @@ def write_transfer_report(summaries: list[dict[str, Any]],
   paths = {'csv': out / 'results.csv', 'accuracy_png': out / 'accuracy.png'}
   tables.write_csv(rows, paths['csv'])
   plots.plot_accuracy(rows, paths['accuracy_png'], title)
-  return {'rows': rows, 'markdown': tables.comparison_markdown(rows),
-          **paths}
+  return {'rows': rows, 'markdown': transfer_markdown(rows), **paths}
+
+
+def _acc(row: dict[str, Any]) -> str:
+  return (f"{row['early_stop_test_acc_mean']:.2f} "
+          f"({row['early_stop_test_acc_min']:.2f}-"
+          f"{row['early_stop_test_acc_max']:.2f})")
+
+
+def verdict(transferred: float, own: float, random: float | None,
+            tolerance: float = 0.3) -> str:
+  """Where a transferred ticket lands, from mean test accuracies (%).
+
+  ``'matches'`` within ``tolerance`` points of the target's own ticket (or
+  above it), ``'random'`` at or below the random ticket plus ``tolerance``,
+  else ``'between'``.
+
+  >>> verdict(98.0, 98.2, 96.0), verdict(96.1, 98.2, 96.0)
+  ('matches', 'random')
+  >>> verdict(97.0, 98.2, 96.0), verdict(97.0, 98.2, None)
+  ('between', 'below')
+  """
+  if transferred >= own - tolerance:
+    return 'matches'
+  if random is None:
+    return 'below'
+  return 'random' if transferred <= random + tolerance else 'between'
+
+
+def transfer_markdown(rows: list[dict[str, Any]],
+                      tolerance: float = 0.3) -> str:
+  """Per transferred level: the target's own ticket, the transferred ticket
+  and the controls (mean and min-max test accuracy at early stop), the
+  transferred ticket's difference to its own ticket and its verdict."""
+  by = {(r['branch'], r['level']): r for r in rows}
+  names = [tables.TRUNK, LABELS['ticket'], LABELS['reinit'],
+           LABELS['random']]
+  head = ('| level | weights % (own / transferred) | own ticket | '
+          'transferred ticket | transferred mask, fresh init | '
+          'random ticket | transferred - own (pp) | verdict |')
+  lines = [head, '|' + '---|' * 8]
+  for level in sorted(lvl for b, lvl in by if b == LABELS['ticket']):
+    cells = [by.get((n, level)) for n in names]
+    own, ticket, _, random = cells
+    if own is None:
+      continue
+    acc = [_acc(c) if c else '-' for c in cells]
+    diff = (ticket['early_stop_test_acc_mean']
+            - own['early_stop_test_acc_mean'])
+    where = verdict(ticket['early_stop_test_acc_mean'],
+                    own['early_stop_test_acc_mean'],
+                    random['early_stop_test_acc_mean'] if random else None,
+                    tolerance)
+    lines.append(
+        f"| {level} | {own['weights_remaining_pct']:.1f} / "
+        f"{ticket['weights_remaining_pct']:.1f} | " + ' | '.join(acc)
+        + f' | {diff:+.2f} | {where} |')
+  return '\n'.join(lines)

@@ -38,12 +38,10 @@ from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
-from lth_jax.lottery import level_training
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.lottery.progress import Progress
-from lth_jax.pruning import selection
 from lth_jax.pruning import tree_paths
+from lth_jax.training.progress import Progress
 
 PyTree = Any
 
@@ -233,7 +231,7 @@ def transplant_masks(source: PyTree, target_dense: PyTree, head: str,
     fraction = float(jnp.mean(jnp.asarray(src[path], jnp.float32)))
     k = round(fraction * m.size)
     leaf_key = jax.random.fold_in(key, sum(map(ord, path)))
-    return selection.keep_top_k(jax.random.uniform(leaf_key, m.shape),
+    return pruning.keep_top_k(jax.random.uniform(leaf_key, m.shape),
                                 jnp.ones(m.shape, jnp.bool_), k)
   return tree_paths.map_with_path(leaf, masks, is_leaf=is_none)
 
@@ -325,7 +323,7 @@ def check_source(source: Experiment, target: Experiment,
                      ' set the same replicates on both.')
   branches.check_trunk_done(source, spec.levels)
   for r in range(target.config.replicates):
-    path = storage.replicate_dir(source.run_dir, r) / 'init'
+    path = storage.init_dir(source.run_dir, r)
     if not storage.tree_exists(path):
       raise FileNotFoundError(f'the source init {path} is missing: the '
                               'source trunk is not finished.')
@@ -339,17 +337,16 @@ def run_levels(source: Experiment, target: Experiment, spec: TransferSpec,
     for variant in level_variants(spec, level):
       branch = branch_name(source.run_dir.name, variant, spec.head_mask)
       todo = [r for r in range(target.config.replicates)
-              if not imp.level_done(target.run_dir, r, level, branch)]
+              if not storage.level_done(target.run_dir, r, level, branch)]
       if not todo:
         continue
-      jobs = [level_training.LevelJob(
+      jobs = [imp.LevelJob(
           r, storage.level_dir(target.run_dir, r, level, branch),
           transfer_start(source, target, spec, variant, r, level))
               for r in todo]
-      results = level_training.train_level(target, level, jobs,
-                                           progress=progress)
-      for job, (state, rows) in zip(jobs, results):
-        imp.save_level(target, job, state, rows, level, branch)
+      runs = imp.train_level(target, level, jobs, progress=progress)
+      for job, run in zip(jobs, runs):
+        imp.save_level(target, job, run.state, run.rows, level, branch)
 
 
 def write_source_record(source: Experiment, target: Experiment,
@@ -396,9 +393,9 @@ def run_transfer(source_config: ml_collections.ConfigDict,
     check_source(source, target, spec)
     write_source_record(source, target, spec)
     run_levels(source, target, spec,
-               Progress(max(spec.levels), enabled=target_config.progress))
+               Progress(enabled=target_config.progress))
   return sorted(
-      (s for v in spec.variants for s in imp.collect(
+      (s for v in spec.variants for s in storage.collect(
           target.run_dir, branch_name(source.run_dir.name, v,
                                       spec.head_mask))),
       key=lambda s: (s['level'], s['branch'], s['replicate']))
