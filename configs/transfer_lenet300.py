@@ -21,9 +21,9 @@ on one data set transfer the whole network (``head=''``). The 20 Newsgroups
 <-> Reuters pair is not here: it needs the NLP issue's data and model.
 
 Options (comma-separated): ``pair=...`` (required), ``side=source|target``,
-``preset=lth|test`` (``test``: 20 iterations, 2 levels), ``replicates=N``
-(default 2), ``at=0+3+7+11+15`` (the levels transferred, ``+``-separated;
-the default), ``seed=S``.
+``preset=lth|test`` (``test``: 20 iterations, 2 levels, ``at=0+2``),
+``replicates=N`` (default 2), ``at=0+3+7+11+15`` (the levels transferred,
+``+``-separated, in training order; the default), ``seed=S``.
 """
 import ml_collections
 
@@ -85,7 +85,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise options_lib.unknown_preset(preset, ('lth', 'test'))
   replicates = int(options.pop('replicates', 2))
   seed = int(options.pop('seed', 0))
-  levels = options.pop('at', DEFAULT_LEVELS)
+  levels = options.pop('at', '0+2' if preset == 'test' else DEFAULT_LEVELS)
   if options:
     raise ValueError(f'unknown config options {sorted(options)}; known: '
                      'pair, side, preset, replicates, at, seed.')
@@ -102,8 +102,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.target = side_config(target, preset, replicates, seed)
   config.transfer = ml_collections.ConfigDict()
   config.transfer.levels = levels.replace('+', ',')
-  if preset == 'test':
-    config.transfer.levels = '0,2'
   config.transfer.variants = 'ticket,reinit,random'
   config.transfer.head = head
   config.transfer.head_mask = 'dense'

@@ -10,7 +10,8 @@ Both trunks must be finished (``experiments.lottery`` with
 ``--target_workdir`` (default ``--workdir``): branches
 ``transfer_<source-hash>[_reinit|_random]``; the report (``results.csv``,
 ``accuracy.png``) to ``--out`` (default ``<target-run>/transfer_<source-hash>
-_report``). The source trunk is only read.
+_report``). The source trunk is only read. ``--report_only`` reports what
+has finished without training.
 """
 import pathlib
 
@@ -30,6 +31,8 @@ _TARGET_WORKDIR = flags.DEFINE_string(
     'target_workdir', None, 'Where the transfer outputs go (default: '
     '--workdir, into the target run).')
 _OUT = flags.DEFINE_string('out', None, 'Report directory.')
+_REPORT_ONLY = flags.DEFINE_bool('report_only', False, 'Only report the '
+                                 'levels finished so far; train nothing.')
 
 
 def main(argv):
@@ -37,7 +40,8 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
   config = _CONFIG.value
   out_workdir = _TARGET_WORKDIR.value or _WORKDIR.value
-  transfer.run(config, _WORKDIR.value, out_workdir)
+  if not _REPORT_ONLY.value:
+    transfer.run(config, _WORKDIR.value, out_workdir)
   source_hash = lottery.run_hash(config.source)
   target_hash = lottery.run_hash(config.target)
   run_dir = pathlib.Path(out_workdir) / target_hash
