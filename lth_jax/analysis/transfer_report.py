@@ -102,17 +102,18 @@ def transfer_markdown(rows: list[dict[str, Any]],
   for level in sorted(lvl for b, lvl in by if b == LABELS['ticket']):
     cells = [by.get((n, level)) for n in names]
     own, ticket, _, random = cells
-    if own is None:
-      continue
     acc = [_acc(c) if c else '-' for c in cells]
-    diff = (ticket['early_stop_test_acc_mean']
-            - own['early_stop_test_acc_mean'])
-    where = verdict(ticket['early_stop_test_acc_mean'],
-                    own['early_stop_test_acc_mean'],
-                    random['early_stop_test_acc_mean'] if random else None,
-                    tolerance)
-    lines.append(
-        f"| {level} | {own['weights_remaining_pct']:.1f} / "
-        f"{ticket['weights_remaining_pct']:.1f} | " + ' | '.join(acc)
-        + f' | {diff:+.2f} | {where} |')
+    weights = ' / '.join(f"{c['weights_remaining_pct']:.1f}" if c else '-'
+                         for c in (own, ticket))
+    diff, where = '-', 'no own ticket yet'
+    if own is not None:
+      gap = (ticket['early_stop_test_acc_mean']
+             - own['early_stop_test_acc_mean'])
+      diff = f'{gap:+.2f}'
+      where = verdict(ticket['early_stop_test_acc_mean'],
+                      own['early_stop_test_acc_mean'],
+                      random['early_stop_test_acc_mean'] if random else None,
+                      tolerance)
+    lines.append(f'| {level} | {weights} | ' + ' | '.join(acc)
+                 + f' | {diff} | {where} |')
   return '\n'.join(lines)
