@@ -1,0 +1,222 @@
+"""Ticket transfer between configs (lth_jax.lottery.transfer)."""
+import hashlib
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lth_jax import lottery
+from lth_jax import pruning
+from lth_jax.analysis import transfer_report
+from lth_jax.lottery import experiment
+from lth_jax.lottery import storage
+from lth_jax.lottery import transfer
+
+from conftest import tiny_config
+from conftest import tiny_dataset
+
+LEVELS = 1
+SPEC = transfer.TransferSpec(levels=(1, 0))
+
+
+def source_config():
+  return tiny_config(levels=LEVELS, steps='20it', replicates=1,
+                     checkpoint_every='0it', training__eval_every='10it')
+
+
+def target_config():
+  """Another optimizer and learning rate on another (5-class) data set."""
+  return tiny_config(levels=LEVELS, steps='20it', replicates=1,
+                     checkpoint_every='0it', training__eval_every='10it',
+                     training__optimizer='sgd', training__learning_rate=0.05,
+                     data__name='fashion_mnist')
+
+
+def source_data():
+  return tiny_dataset(seed=0)
+
+
+def target_data():
+  return tiny_dataset(seed=1, num_classes=5)
+
+
+def file_hashes(root):
+  """sha256 of every file under ``root`` (and the set of paths)."""
+  return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+          for p in sorted(pathlib.Path(root).rglob('*')) if p.is_file()}
+
+
+def flat(tree):
+  items, _ = jax.tree_util.tree_flatten_with_path(
+      tree, is_leaf=lambda x: x is None)
+  return {'/'.join(k.key for k in path): None if x is None else np.asarray(x)
+          for path, x in items}
+
+
+@pytest.fixture(scope='module')
+def source(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('source')
+  lottery.run(source_config(), str(workdir), dataset=source_data())
+  return workdir
+
+
+@pytest.fixture(scope='module')
+def transferred(source, tmp_path_factory):
+  """A full transfer run; the source's files hashed before and after."""
+  run_dir = source / lottery.run_hash(source_config())
+  before = file_hashes(run_dir)
+  target_workdir = tmp_path_factory.mktemp('target')
+  rows = transfer.run_transfer(source_config(), str(source), target_config(),
+                               str(target_workdir), SPEC, source_data(),
+                               target_data())
+  return {'rows': rows, 'before': before, 'after': file_hashes(run_dir),
+          'target_run': target_workdir / lottery.run_hash(target_config()),
+          'source_hash': run_dir.name}
+
+
+def experiments(source, target_workdir):
+  return (experiment.Experiment.setup(source_config(), str(source),
+                                      source_data()),
+          experiment.Experiment.setup(target_config(), str(target_workdir),
+                                      target_data()))
+
+
+def test_transplant_reinitialises_and_reshapes_the_head():
+  key = jax.random.key(0)
+  src = {'hidden_0': {'kernel': jnp.ones((4, 3)), 'bias': jnp.ones(3)},
+         'output': {'kernel': jnp.ones((3, 10)), 'bias': jnp.ones(10)}}
+  tgt = {'hidden_0': {'kernel': jnp.zeros((4, 3)), 'bias': jnp.zeros(3)},
+         'output': {'kernel': jax.random.normal(key, (3, 5)),
+                    'bias': jnp.full(5, 2.)}}
+  out = transfer.transplant(src, tgt, r'^output/')
+  np.testing.assert_array_equal(out['hidden_0']['kernel'], np.ones((4, 3)))
+  np.testing.assert_array_equal(out['hidden_0']['bias'], np.ones(3))
+  np.testing.assert_array_equal(out['output']['kernel'],
+                                tgt['output']['kernel'])
+  np.testing.assert_array_equal(out['output']['bias'], np.full(5, 2.))
+  # No head: everything transfers, and shapes must then match everywhere.
+  same = transfer.transplant(src, jax.tree.map(jnp.zeros_like, src), '')
+  assert all(np.all(np.asarray(x) == 1) for x in jax.tree.leaves(same))
+  with pytest.raises(ValueError, match=r"'output/bias' is \(10,\) in the "
+                     r'source and \(5,\) in the target'):
+    transfer.transplant(src, tgt, '')
+
+
+def test_head_masks_dense_or_pruned_at_the_source_fraction():
+  source = {'hidden_0': {'kernel': jnp.array([[True, False], [False, False]]),
+                         'bias': None},
+            'output': {'kernel': jnp.arange(20).reshape(2, 10) < 5,
+                       'bias': None}}   # 5 of 20 kept: 25 %
+  dense = {'hidden_0': {'kernel': jnp.ones((2, 2), bool), 'bias': None},
+           'output': {'kernel': jnp.ones((2, 6), bool), 'bias': None}}
+  key = jax.random.key(3)
+  d = transfer.transplant_masks(source, dense, '^output/', 'dense', key)
+  np.testing.assert_array_equal(d['hidden_0']['kernel'],
+                                source['hidden_0']['kernel'])
+  assert d['output']['kernel'].shape == (2, 6) and d['output']['kernel'].all()
+  assert d['output']['bias'] is None
+  p = transfer.transplant_masks(source, dense, '^output/', 'pruned', key)
+  assert int(p['output']['kernel'].sum()) == 3   # round(0.25 * 12)
+  np.testing.assert_array_equal(p['hidden_0']['kernel'],
+                                source['hidden_0']['kernel'])
+  with pytest.raises(ValueError, match='head_mask'):
+    transfer.transplant_masks(source, dense, '^output/', 'magnitude', key)
+
+
+def test_shape_and_structure_errors_say_what_differs():
+  with pytest.raises(ValueError, match=r'mnist \(28, 28, 1\) vs cifar10 '
+                     r'\(32, 32, 3\)'):
+    transfer.check_input_shapes((28, 28, 1), (32, 32, 3), 'mnist', 'cifar10')
+  src = {'hidden_0': {'kernel': jnp.ones((784, 300))}}
+  with pytest.raises(ValueError, match=r"'hidden_0/kernel' is \(784, 300\) "
+                     r'in the source and \(784, 200\)'):
+    transfer.transplant(src, {'hidden_0': {'kernel': jnp.ones((784, 200))}},
+                        '^output/')
+  with pytest.raises(ValueError, match="the source has no 'h/kernel'"):
+    transfer.transplant(src, {'h': {'kernel': jnp.ones((784, 300))}}, 'x')
+  with pytest.raises(ValueError, match='prunable in the source only'):
+    transfer.transplant({'w': jnp.ones(2, bool)}, {'w': None}, '')
+  with pytest.raises(ValueError, match='not a level of the source'):
+    transfer.check_spec(transfer.TransferSpec(levels=(0, 3)), 2)
+  with pytest.raises(ValueError, match='unknown transfer variants'):
+    transfer.check_spec(transfer.TransferSpec((1,), ('ticket', 'x')), 2)
+
+
+def test_start_states_of_the_ticket_and_the_controls(source, tmp_path):
+  src_exp, tgt_exp = experiments(source, tmp_path)
+  trunk_init = src_exp.init_variables(0)['params']
+  masks = storage.load_tree(storage.level_dir(src_exp.run_dir, 0, 1)
+                            / 'masks')
+  states = {v: transfer.transfer_start(src_exp, tgt_exp, SPEC, v, 0, 1)
+            for v in transfer.VARIANTS}
+  ticket = states['ticket']
+  # Body: the source init under the source level's mask; head: re-shaped,
+  # fresh and dense.
+  assert not np.asarray(masks['hidden_0']['kernel']).all()   # pruned
+  for layer in ('hidden_0', 'hidden_1'):
+    m = np.asarray(masks[layer]['kernel'])
+    np.testing.assert_array_equal(ticket.masks[layer]['kernel'], m)
+    np.testing.assert_array_equal(ticket.params[layer]['kernel'],
+                                  np.asarray(trunk_init[layer]['kernel']) * m)
+  assert ticket.params['output']['kernel'].shape == (100, 5)
+  assert bool(ticket.masks['output']['kernel'].all())
+  np.testing.assert_array_equal(ticket.params['output']['kernel'],
+                                states['reinit'].params['output']['kernel'])
+  # Fresh init, the same mask.
+  reinit = states['reinit']
+  np.testing.assert_array_equal(reinit.masks['hidden_0']['kernel'],
+                                ticket.masks['hidden_0']['kernel'])
+  assert not np.allclose(reinit.params['hidden_0']['kernel'],
+                         ticket.params['hidden_0']['kernel'])
+  # Random ticket: the same per-layer counts, another mask.
+  rand = states['random']
+  for layer in ('hidden_0', 'hidden_1', 'output'):
+    assert int(rand.masks[layer]['kernel'].sum()) == int(
+        ticket.masks[layer]['kernel'].sum())
+  assert pruning.hamming_distance(rand.masks, ticket.masks) > 0
+  assert int(ticket.step) == 0
+
+
+def test_transfer_writes_target_branches_only(transferred):
+  assert transferred['before'] == transferred['after']   # source untouched
+  run_dir, h = transferred['target_run'], transferred['source_hash']
+  rows = transferred['rows']
+  got = {(r['branch'], r['level'], r['replicate']) for r in rows}
+  want = {(f'transfer_{h}', level, 0) for level in (0, 1)}
+  want |= {(f'transfer_{h}_{v}', 1, 0) for v in ('reinit', 'random')}
+  assert got == want
+  for r in rows:
+    assert (storage.level_dir(run_dir, r['replicate'], r['level'],
+                              r['branch']) / 'summary.json').exists()
+  record = storage.read_json(run_dir / f'transfer_{h}.json')
+  assert record['source_hash'] == h and record['head'] == '^output/'
+  # The transferred ticket's output layer was trained for 5 classes.
+  trained = storage.load_tree(storage.level_dir(run_dir, 0, 1,
+                                                f'transfer_{h}') / 'trained')
+  assert trained['params']['output']['kernel'].shape == (100, 5)
+  summaries = transfer_report.transfer_summaries(run_dir, run_dir, h)
+  assert {s['branch'] for s in summaries} == set(
+      transfer_report.LABELS.values())
+
+
+def test_bad_pairs_fail_before_training(source, tmp_path):
+  before = file_hashes(source)
+  small = tiny_dataset(seed=2)._replace(
+      train_images=np.zeros((180, 14, 14, 1), np.float32),
+      val_images=np.zeros((60, 14, 14, 1), np.float32),
+      test_images=np.zeros((120, 14, 14, 1), np.float32))
+  with pytest.raises(ValueError, match=r'input shapes differ: mnist '
+                     r'\(28, 28, 1\) vs fashion_mnist \(14, 14, 1\)'):
+    transfer.run_transfer(source_config(), str(source), target_config(),
+                          str(tmp_path), SPEC, source_data(), small)
+  with pytest.raises(ValueError, match='the target run is the source run'):
+    transfer.run_transfer(source_config(), str(source), source_config(),
+                          str(source), SPEC, source_data(), source_data())
+  with pytest.raises(FileNotFoundError, match='run the trunk first'):
+    transfer.run_transfer(source_config(), str(tmp_path / 'none'),
+                          target_config(), str(tmp_path), SPEC,
+                          source_data(), target_data())
+  assert file_hashes(source) == before
+  assert not list(tmp_path.rglob('summary.json'))
