@@ -355,10 +355,11 @@ def _normalised(scores: PyTree) -> PyTree:
 
 
 @functools.partial(jax.jit, static_argnames=('output_fn', 'input_shape',
-                                             'rescale', 'inverted'))
+                                             'rescale', 'inverted', 'last'))
 def _synflow_step(params, masks, k, *, output_fn, input_shape, rescale,
-                  inverted):
-  """One round: scores on ``masks``, then keep the top ``k`` globally."""
+                  inverted, last):
+  """One round: scores on ``masks``, then (unless ``last``) keep the top
+  ``k`` globally."""
   scores, r = synflow_round(params, masks, output_fn, input_shape, rescale)
   # R = 0 is an underflow only if some input still reaches the output.
   paths = synflow_round(jax.tree.map(
@@ -370,7 +371,7 @@ def _synflow_step(params, masks, k, *, output_fn, input_shape, rescale,
   scores = _normalised(scores)
   if inverted:
     scores = invert(scores)
-  return scores, r, finite, keep_global(scores, masks, k)
+  return scores, r, finite, masks if last else keep_global(scores, masks, k)
 
 
 def synflow_counts(remaining: int, density: float, rounds: int) -> list[int]:
@@ -444,7 +445,8 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   for k, count in enumerate(counts, start=1):
     scores, r, finite, new = _synflow_step(
         params, current, count, output_fn=output_fn,
-        input_shape=input_shape, rescale=rescale, inverted=inverted)
+        input_shape=input_shape, rescale=rescale, inverted=inverted,
+        last=k == rounds)
     if not bool(finite):
       raise FloatingPointError(
           f'SynFlow round {k}: R = {float(r)!r} or a score is not finite, '
