@@ -276,20 +276,21 @@ def invert(scores: PyTree) -> PyTree:
 
 
 def power_of_two_scale(x: jax.Array, mask: jax.Array) -> jax.Array:
-  """The power of two nearest the mean ``|x|`` over ``mask`` (1 if none).
+  """The power of two nearest a layer's gain on an all-ones input.
 
-  Dividing by a power of two is exact in floating point, so rescaled
-  weights carry no rounding error.
+  The gain is the mean L1 norm of an output unit's unmasked incoming
+  weights, ``sum |x * mask| / x.shape[-1]`` (Flax kernels end with the
+  output axis); 1 if it is 0. Dividing by a power of two is exact in
+  floating point, so rescaled weights carry no rounding error.
 
-  >>> float(power_of_two_scale(jnp.array([3., 5., 100.]),
-  ...                          jnp.array([True, True, False])))
+  >>> float(power_of_two_scale(jnp.array([[3., 1.], [5., 100.]]),
+  ...                          jnp.array([[True, True], [True, False]])))
   4.0
   """
   total = jnp.sum(jnp.where(mask, jnp.abs(x), 0))
-  count = jnp.sum(mask)
-  mean = jnp.where(count > 0, total / jnp.maximum(count, 1), 1.0)
-  mean = jnp.where(mean > 0, mean, 1.0)
-  return jnp.exp2(jnp.round(jnp.log2(mean))).astype(x.dtype)
+  gain = total / x.shape[-1]
+  gain = jnp.where(gain > 0, gain, 1.0)
+  return jnp.exp2(jnp.round(jnp.log2(gain))).astype(x.dtype)
 
 
 def _compute_dtype() -> Any:
@@ -304,11 +305,13 @@ def synflow_round(params: PyTree, masks: PyTree,
 
   ``R = sum(output_fn(|params| * masks, ones(input_shape)))`` in float64
   where x64 is enabled, float32 otherwise. With ``rescale``, each prunable
-  leaf is first divided by a power of two near its mean ``|w|``
-  (``power_of_two_scale``): for a network that is positively homogeneous
-  in each layer (zero biases, as at initialisation) this multiplies every
-  score by the same factor, so the ranking is unchanged while ``R`` stays
-  in range.
+  leaf is first divided by a power of two near its gain
+  (``power_of_two_scale``), so that ``R`` stays in range. For a network
+  that is positively homogeneous in each layer's kernel (a chain of
+  dense/conv layers with zero biases and batch norm, as MLPs, Conv-2/4/6
+  and VGG at initialisation) this multiplies every score by the same
+  power of two, so the ranking is exactly unchanged. It is *not* exact
+  where branches are added (residual blocks): there, enable float64.
   """
   dtype = _compute_dtype()
   absolute = jax.tree.map(lambda p: jnp.abs(p).astype(dtype), params)
@@ -394,7 +397,7 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
             batch: Any = None, key: jax.Array | None = None,
             output_fn: Callable[[PyTree, jax.Array], jax.Array] | None = None,
             input_shape: tuple[int, ...] | None = None,
-            density: float = 1.0, rounds: int = 100, rescale: bool = True,
+            density: float = 1.0, rounds: int = 100, rescale: bool = False,
             inverted: bool = False) -> PyTree:
   """Iterative SynFlow scores (data-free).
 
@@ -419,8 +422,9 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
     input_shape: the all-ones input's shape, e.g. ``(1, 28, 28, 1)``.
     density: the fraction of ``masks``'s unmasked weights finally kept.
     rounds: ``n`` (100 as published).
-    rescale: rescale each layer (see ``synflow_round``); float64 instead
-      where ``jax_enable_x64`` is set makes it rarely needed.
+    rescale: rescale each layer (see ``synflow_round``: exact for chains
+      of layers, not for residual networks); the alternative is float64
+      (``jax_enable_x64``), which ``synflow`` uses whenever it is enabled.
     inverted: keep what SynFlow would prune, in every round (the
       inversion sanity check); the returned scores are then negated.
 
@@ -452,8 +456,9 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
           f'SynFlow round {k}: R = {float(r)!r} or a score is not finite, '
           'or R is 0 while the mask still connects the input to the output '
           '(the product of |W| over- or underflowed '
-          f'{jnp.dtype(_compute_dtype()).name}); keep rescale=True, or '
-          "enable float64 with jax.config.update('jax_enable_x64', True).")
+          f'{jnp.dtype(_compute_dtype()).name}); enable float64 with '
+          "jax.config.update('jax_enable_x64', True), or pass rescale=True "
+          '(exact for networks without residual connections).')
     if k < rounds:
       current = new
   return _on_prunable(lambda m, s: jnp.where(m, s, -jnp.inf), current,
