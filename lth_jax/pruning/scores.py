@@ -195,7 +195,7 @@ def snip(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   >>> s = snip({'w': jnp.array([[1., -1.]])}, {'w': jnp.ones((1, 2), bool)},
   ...          loss_fn=lin, batch=(jnp.ones((1, 1)), jnp.array([0])))
   >>> s['w'].round(3)
-  Array([[0.881, 0.881]], dtype=float32)
+  Array([[0.119, 0.119]], dtype=float32)
   """
   del key
   _require('snip', loss_fn=loss_fn, batch=batch)
