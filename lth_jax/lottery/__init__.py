@@ -7,3 +7,4 @@ from lth_jax.lottery.imp import run
 from lth_jax.training.engine import NonFiniteLossError
 from lth_jax.lottery.run_lock import RunLockedError
 from lth_jax.lottery.branches import run_branch
+from lth_jax.lottery import init_pruning  # registers its branches
