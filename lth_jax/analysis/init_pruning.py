@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lth_jax.analysis import tables
-from lth_jax.lottery import imp
+from lth_jax.lottery import storage
 
 PathLike = str | pathlib.Path
 #: The IMP ticket's ablations are the trunk's classic controls:
@@ -29,10 +29,10 @@ def load_rows(run_dirs: Sequence[PathLike], branches: Sequence[str]
               ) -> list[dict[str, Any]]:
   """Aggregated rows of the trunk (first run) and of each branch, taken
   from the first run directory that holds it (copies of one trunk)."""
-  summaries = imp.collect(run_dirs[0])
+  summaries = storage.collect(run_dirs[0])
   for name in branches:
     for d in run_dirs:
-      found = imp.collect(d, name)
+      found = storage.collect(d, name)
       if found:
         summaries += found
         break
@@ -135,7 +135,7 @@ def layer_markdown(run_dir: PathLike, branches: Sequence[str],
   """Per-layer percent of weights kept at ``level`` (replicate 0)."""
   rows = []
   for b in ['trunk', *branches]:
-    found = [s for s in imp.collect(run_dir, None if b == 'trunk' else b)
+    found = [s for s in storage.collect(run_dir, None if b == 'trunk' else b)
              if s['level'] == level and s['replicate'] == 0]
     if found:
       rows.append((b, found[0]['layers']))

@@ -18,7 +18,7 @@ trunk's files; a finished branch level is skipped, a killed one resumes.
 Level 0 is the dense network, where every control equals the trunk, so
 branches start at level 1.
 """
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -137,7 +137,7 @@ def start_state(exp: Experiment, branch: str, replicate: int, level: int
                        constant_lr=trunk.constant_lr)
 
 
-def check_trunk_done(exp: Experiment, levels: range) -> None:
+def check_trunk_done(exp: Experiment, levels: Sequence[int]) -> None:
   """Raises ``FileNotFoundError`` unless every needed trunk level is done."""
   for level in levels:
     for r in range(exp.config.replicates):
@@ -151,9 +151,13 @@ def check_trunk_done(exp: Experiment, levels: range) -> None:
 
 
 def run_levels(exp: Experiment, branch: str,
-               progress: Progress | None = None) -> None:
-  """Trains every missing (replicate, level >= 1) of ``branch``."""
-  levels = range(1, exp.config.pruning.levels + 1)
+               progress: Progress | None = None,
+               levels: Sequence[int] | None = None) -> None:
+  """Trains every missing (replicate, level) of ``branch``: every trunk
+  level >= 1, or only ``levels``."""
+  get_branch(branch)
+  if levels is None:
+    levels = range(1, exp.config.pruning.levels + 1)
   check_trunk_done(exp, levels)
   for level in levels:
     todo = [r for r in range(exp.config.replicates)

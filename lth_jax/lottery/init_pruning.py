@@ -45,13 +45,12 @@ import numpy as np
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import imp
-from lth_jax.lottery import level_training
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.lottery.progress import Progress
 from lth_jax.pruning import ablations
 from lth_jax.pruning import scores as scores_lib
 from lth_jax.pruning import selection
+from lth_jax.training.progress import Progress
 
 PyTree = Any
 
@@ -248,24 +247,6 @@ def parse_levels(levels: str, max_level: int) -> list[int]:
   return out
 
 
-def run_levels(exp: Experiment, branch: str, levels: Sequence[int],
-               progress: Progress | None = None) -> None:
-  """Trains every missing (replicate, level in ``levels``) of ``branch``."""
-  branches.get_branch(branch)
-  branches.check_trunk_done(exp, levels)
-  for level in levels:
-    todo = [r for r in range(exp.config.replicates)
-            if not imp.level_done(exp.run_dir, r, level, branch)]
-    if not todo:
-      continue
-    jobs = [level_training.LevelJob(
-        r, storage.level_dir(exp.run_dir, r, level, branch),
-        branches.start_state(exp, branch, r, level)) for r in todo]
-    results = level_training.train_level(exp, level, jobs, progress=progress)
-    for job, (state, rows) in zip(jobs, results):
-      imp.save_level(exp, job, state, rows, level, branch)
-
-
 def run_branches(config: ml_collections.ConfigDict, workdir: str,
                  names: Sequence[str], levels: str = '',
                  dataset: Any = None) -> dict[str, list[dict[str, Any]]]:
@@ -290,6 +271,6 @@ def run_branches(config: ml_collections.ConfigDict, workdir: str,
   chosen = parse_levels(levels, config.pruning.levels)
   with imp.locked_experiment(config, workdir, dataset) as exp:
     for name in names:
-      run_levels(exp, name, chosen,
-                 Progress(config.pruning.levels, enabled=config.progress))
-  return {name: imp.collect(exp.run_dir, name) for name in names}
+      branches.run_levels(exp, name, Progress(enabled=config.progress),
+                          levels=chosen)
+  return {name: storage.collect(exp.run_dir, name) for name in names}

@@ -7,8 +7,8 @@ from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import experiment
-from lth_jax.lottery import imp
 from lth_jax.lottery import init_pruning
+from lth_jax.lottery import storage
 
 from conftest import tiny_config
 from conftest import tiny_dataset
@@ -72,7 +72,7 @@ def test_run_branches_trains_only_the_chosen_levels(trunk):
   out = init_pruning.run_branches(config(), workdir, ['snip_shuffled'], '2',
                                   dataset=tiny_dataset())
   assert [r['level'] for r in out['snip_shuffled']] == [2]
-  assert not imp.level_done(exp.run_dir, 0, 1, 'snip_shuffled')
+  assert not storage.level_done(exp.run_dir, 0, 1, 'snip_shuffled')
   with pytest.raises(ValueError, match='outside 1..2'):
     init_pruning.run_branches(config(), workdir, ['snip'], '3',
                               dataset=tiny_dataset())
