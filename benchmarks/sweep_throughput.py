@@ -4,7 +4,7 @@ r"""Sweep throughput: model-steps/s of K replicates under each strategy.
       --replicates=1,2,4,8
 
 For each model, replicate count K and strategy of
-``lth_jax.lottery.replicates``, K replicates train ``--steps`` steps through
+``lth_jax.training.replicates``, K replicates train ``--steps`` steps through
 the experiment's executor, exactly as a lottery level does, on synthetic
 data of the model's input shape. Reported: model-steps/s (K * steps /
 seconds, best of ``--repeats``), its ratio to ``serial`` (the K runs one
@@ -42,7 +42,7 @@ import numpy as np
 
 from lth_jax import data as data_lib
 from lth_jax import lottery
-from lth_jax.lottery import replicates
+from lth_jax.training import replicates
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import steps as steps_lib
 

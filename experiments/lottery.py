@@ -13,7 +13,7 @@ from ml_collections import config_flags
 
 from experiments import cli
 from lth_jax import lottery
-from lth_jax.lottery import replicates
+from lth_jax.training import replicates
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for results.',

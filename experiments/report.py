@@ -16,6 +16,7 @@ from absl import logging
 from experiments import cli
 from lth_jax.analysis import report as report_lib
 from lth_jax.analysis import tables
+from lth_jax.lottery import storage
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Workdirs or run dirs.',
                               required=True)
@@ -28,10 +29,10 @@ _TITLE = flags.DEFINE_string('title', None, 'Figure title (default: the '
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  runs = report_lib.find_runs(_WORKDIRS.value)
+  runs = storage.find_runs(_WORKDIRS.value)
   title = _TITLE.value
   if title is None:
-    title = ', '.join(sorted({report_lib.run_label(r).split()[0]
+    title = ', '.join(sorted({storage.run_label(r).split()[0]
                               for r in runs}))
   report = report_lib.write_report(runs, _OUT.value or runs[0], title)
   print(tables.comparison_markdown(report['rows']))

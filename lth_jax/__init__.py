@@ -10,15 +10,15 @@ leaves, NNX ``State``)::
   lth_jax.sparsity_report(masks)['fraction']
 
 Subpackages: ``pruning`` (pure functions), ``models``, ``data``,
-``training`` (masked jitted steps), ``lottery`` (IMP, controls, sweeps),
-``analysis`` (tables, figures).
+``training`` (masked jitted steps, the engine), ``lottery`` (IMP, controls,
+sweeps), ``analysis`` (tables, figures). Importing ``lth_jax`` or
+``lth_jax.pruning`` loads only JAX and the pure pruning functions; the other
+subpackages (orbax, matplotlib, TensorFlow-datasets behind them) load on
+first use, e.g. ``lth_jax.lottery``.
 """
-from lth_jax import analysis
-from lth_jax import data
-from lth_jax import lottery
-from lth_jax import models
+import importlib
+
 from lth_jax import pruning
-from lth_jax import training
 from lth_jax.pruning import apply_masks
 from lth_jax.pruning import check_mask_tree
 from lth_jax.pruning import hamming_distance
@@ -34,6 +34,15 @@ from lth_jax.pruning import rewind
 from lth_jax.pruning import sparsity_report
 
 __version__ = '0.1.0'
+
+_LAZY_SUBPACKAGES = ('analysis', 'data', 'lottery', 'models', 'training')
+
+
+def __getattr__(name: str):
+  """Loads a heavy subpackage on first access (PEP 562)."""
+  if name in _LAZY_SUBPACKAGES:
+    return importlib.import_module(f'lth_jax.{name}')
+  raise AttributeError(f'module lth_jax has no attribute {name!r}')
 
 __all__ = [
     'analysis', 'data', 'lottery', 'models', 'pruning', 'training',

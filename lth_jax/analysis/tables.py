@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from lth_jax import files
+
 COLUMNS = ('run', 'branch', 'level', 'weights_remaining_pct', 'replicates',
            'early_stop_test_acc_mean', 'early_stop_test_acc_min',
            'early_stop_test_acc_max', 'early_stop_step_mean',
@@ -77,8 +79,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def write_csv(rows: list[dict[str, Any]], path: str | pathlib.Path) -> None:
   """Writes ``to_csv(rows)`` atomically."""
-  from lth_jax.lottery import storage  # pylint: disable=import-outside-toplevel
-  storage.write_text_atomic(path, to_csv(rows))
+  files.write_text_atomic(path, to_csv(rows))
 
 
 def _acc(r: dict[str, Any]) -> str:

@@ -25,12 +25,12 @@ import jax.numpy as jnp
 import ml_collections
 
 from lth_jax import pruning
+from lth_jax import registry
 from lth_jax.lottery import experiment
 from lth_jax.lottery import imp
-from lth_jax.lottery import level_training
 from lth_jax.lottery import storage
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.lottery.progress import Progress
+from lth_jax.training.progress import Progress
 
 PyTree = Any
 
@@ -53,30 +53,12 @@ class TrunkStart(NamedTuple):
 #: ``control(exp, replicate, key, trunk) -> (variables, masks)``.
 Control = Callable[[Experiment, int, jax.Array, TrunkStart],
                    tuple[dict[str, Any], PyTree]]
-_CONTROLS: dict[str, Control] = {}
+_CONTROLS: registry.Registry[Control] = registry.Registry('branch')
 
-
-def register_branch(name: str):
-  """Decorator: registers a control under ``name``."""
-  def wrap(fn: Control) -> Control:
-    if name in _CONTROLS:
-      raise ValueError(f'branch {name!r} is already registered.')
-    _CONTROLS[name] = fn
-    return fn
-  return wrap
-
-
-def all_branch_names() -> list[str]:
-  """The registered branch names, sorted."""
-  return sorted(_CONTROLS)
-
-
-def get_branch(name: str) -> Control:
-  """The control registered as ``name``."""
-  if name not in _CONTROLS:
-    raise ValueError(f'unknown branch {name!r}; known: '
-                     f'{", ".join(all_branch_names())}.')
-  return _CONTROLS[name]
+#: Decorator: registers a control under a name.
+register_branch = _CONTROLS.register
+all_branch_names = _CONTROLS.names
+get_branch = _CONTROLS.get
 
 
 def same_sign(magnitudes: PyTree, signs: PyTree, masks: PyTree) -> PyTree:
@@ -159,7 +141,7 @@ def check_trunk_done(exp: Experiment, levels: range) -> None:
   """Raises ``FileNotFoundError`` unless every needed trunk level is done."""
   for level in levels:
     for r in range(exp.config.replicates):
-      if not imp.level_done(exp.run_dir, r, level):
+      if not storage.level_done(exp.run_dir, r, level):
         raise FileNotFoundError(
             f'trunk level {level} of replicate {r} is not finished under '
             f'{exp.run_dir} ({storage.level_dir(exp.run_dir, r, level)}/'
@@ -175,15 +157,14 @@ def run_levels(exp: Experiment, branch: str,
   check_trunk_done(exp, levels)
   for level in levels:
     todo = [r for r in range(exp.config.replicates)
-            if not imp.level_done(exp.run_dir, r, level, branch)]
+            if not storage.level_done(exp.run_dir, r, level, branch)]
     if not todo:
       continue
-    jobs = [level_training.LevelJob(
-        r, storage.level_dir(exp.run_dir, r, level, branch),
-        start_state(exp, branch, r, level)) for r in todo]
-    results = level_training.train_level(exp, level, jobs, progress=progress)
-    for job, (state, rows) in zip(jobs, results):
-      imp.save_level(exp, job, state, rows, level, branch)
+    jobs = [imp.LevelJob(r, storage.level_dir(exp.run_dir, r, level, branch),
+                         start_state(exp, branch, r, level)) for r in todo]
+    runs = imp.train_level(exp, level, jobs, progress=progress)
+    for job, run in zip(jobs, runs):
+      imp.save_level(exp, job, run.state, run.rows, level, branch)
 
 
 def run_branch(config: ml_collections.ConfigDict, workdir: str, branch: str,
@@ -205,6 +186,5 @@ def run_branch(config: ml_collections.ConfigDict, workdir: str, branch: str,
   """
   get_branch(branch)
   with imp.locked_experiment(config, workdir, dataset) as exp:
-    run_levels(exp, branch,
-               Progress(config.pruning.levels, enabled=config.progress))
-  return imp.collect(exp.run_dir, branch)
+    run_levels(exp, branch, Progress(enabled=config.progress))
+  return storage.collect(exp.run_dir, branch)

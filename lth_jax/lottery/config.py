@@ -13,8 +13,19 @@ from typing import Any
 
 import ml_collections
 
+from lth_jax import data
+from lth_jax import models
+from lth_jax import pruning
+from lth_jax.data import augment as augment_lib
+from lth_jax.data import tfds_source
+from lth_jax.lottery import strategies
+from lth_jax.training import durations
+from lth_jax.training import optimizers
+from lth_jax.training import replicates as replicates_lib
+
 #: Fields that change how a run executes but not its results.
 NON_SEMANTIC = ('replicates', 'sweep', 'checkpoint_every', 'progress',
+                'tensorboard',
                 'data.root', 'data.source', 'data.tfds_data_dir',
                 'data.tfds_manual_dir')
 
@@ -59,9 +70,12 @@ def default_config() -> ml_collections.ConfigDict:
   # Test set at every evaluation, or (False) only where the validation loss
   # reaches a new minimum and at the end: enough for the early-stop metric.
   c.training.test_every_eval = False
+  # Stop a replicate after this many evaluations without a new minimum of
+  # the validation loss (0: train for training.steps).
+  c.training.early_stop_patience = 0
 
   c.pruning = ml_collections.ConfigDict()
-  c.pruning.strategy = 'layerwise'   # see lth_jax.pruning.all_strategy_names()
+  c.pruning.strategy = 'layerwise'   # see lottery.strategies.all_strategy_names()
   c.pruning.levels = 15
   c.pruning.rate = 0.2
   c.pruning.layer_rates = 'output/=0.1'   # 'regex=rate,...', first match
@@ -74,6 +88,7 @@ def default_config() -> ml_collections.ConfigDict:
 
   c.checkpoint_every = '1000it'      # '0it': only at level ends
   c.progress = True
+  c.tensorboard = True               # TensorBoard events beside metrics
   c.sweep = ml_collections.ConfigDict()
   c.sweep.strategy = 'auto'  # 'auto' | 'serial' | 'vmap' | 'map' | 'spread' | 'shard'
   return c
@@ -128,13 +143,6 @@ def _positive_int(value: Any, name: str) -> None:
 
 def validate(config: Any) -> None:
   """Checks every field before any work starts; raises ``ValueError``."""
-  # Imports here keep the schema importable without the heavy registries.
-  from lth_jax import data, models, pruning  # pylint: disable=import-outside-toplevel
-  from lth_jax.data import augment as augment_lib  # pylint: disable=import-outside-toplevel
-  from lth_jax.data import tfds_source  # pylint: disable=import-outside-toplevel
-  from lth_jax.lottery import replicates as replicates_lib  # pylint: disable=import-outside-toplevel
-  from lth_jax.training import durations, optimizers  # pylint: disable=import-outside-toplevel
-
   check_known_fields(config)
   if config.model not in models.all_model_names():
     models.get_model(config.model)  # raises, listing the known names
@@ -146,6 +154,12 @@ def validate(config: Any) -> None:
   _positive_int(config.replicates, 'replicates')
   _positive_int(config.training.batch_size, 'training.batch_size')
   _positive_int(config.training.eval_batch_size, 'training.eval_batch_size')
+  patience = config.training.early_stop_patience
+  if isinstance(patience, bool) or not isinstance(patience, int) or (
+      patience < 0):
+    raise ValueError('training.early_stop_patience must be an integer >= 0 '
+                     f'(evaluations; 0 turns early stopping off), got '
+                     f'{patience!r}.')
   if isinstance(config.seed, bool) or not isinstance(config.seed, int):
     raise ValueError(f'seed must be an integer, got {config.seed!r}.')
   if (isinstance(config.pruning.levels, bool)
@@ -175,9 +189,9 @@ def validate(config: Any) -> None:
   durations.parse_duration(config.checkpoint_every, spe, 'checkpoint_every',
                            allow_zero=True)
   p = config.pruning
-  pruning.get_strategy(p.strategy)
+  strategies.get_strategy(p.strategy)
   pruning.check_rate(p.rate, 'pruning.rate')
-  pruning.strategies.parse_layer_rates(p.layer_rates, p.rate)
+  strategies.parse_layer_rates(p.layer_rates, p.rate)
   try:
     re.compile(p.prunable)
   except re.error as e:

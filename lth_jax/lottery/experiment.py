@@ -1,8 +1,11 @@
 """Everything a lottery run derives from its config, resolved once.
 
 An ``Experiment`` holds the data set on device, the model, durations in
-steps, the replicate executor and the run directory. The trunk (IMP) and
-its controls (branches) both train through it.
+steps, the replicate executor and the run directory. The trunk (IMP), its
+controls (branches) and every research driver train through
+``Experiment.train``, which runs the engine (``lth_jax.training.engine``)
+with the config's loop, checkpoints beside each job's outputs and writes
+live scalars (TensorBoard) there.
 """
 import dataclasses
 import json
@@ -17,12 +20,14 @@ from lth_jax import models
 from lth_jax import pruning
 from lth_jax.data import augment as augment_lib
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import replicates
 from lth_jax.lottery import storage
 from lth_jax.training import batching
 from lth_jax.training import durations
+from lth_jax.training import engine
 from lth_jax.training import losses
 from lth_jax.training import optimizers
+from lth_jax.training import replicates
+from lth_jax.training import scalars
 from lth_jax.training import state as state_lib
 
 # Streams of randomness per replicate, derived from config.seed.
@@ -30,10 +35,14 @@ INIT_STREAM, DATA_STREAM, CONTROL_STREAM = 0, 1, 2
 
 
 def _has_convolutions(model: Any, dataset: data_lib.Dataset) -> bool:
-  """Whether ``model`` has a kernel of rank > 2 (shapes only, no compute)."""
+  """Whether ``model`` has a kernel of rank > 2 (shapes only, no compute).
+
+  The sample input has the data set's own dtype: float images, or integer
+  token ids for text models (an embedding).
+  """
+  x = dataset.train_images
   shapes = jax.eval_shape(lambda x: model.init(jax.random.key(0), x),
-                          jax.ShapeDtypeStruct((1,) + dataset.train_images
-                                               .shape[1:], jax.numpy.float32))
+                          jax.ShapeDtypeStruct((1,) + x.shape[1:], x.dtype))
   return any(len(leaf.shape) > 2 for leaf in jax.tree.leaves(shapes))
 
 
@@ -113,10 +122,58 @@ class Experiment:
   def sample_input(self) -> jax.Array:
     return self.data.train_images[:1]
 
+  def loop_spec(self) -> engine.LoopSpec:
+    """The engine's loop for this config (durations resolved in steps)."""
+    t = self.config.training
+    return engine.LoopSpec(
+        total_steps=self.total_steps, batch_size=t.batch_size,
+        steps_per_epoch=self.steps_per_epoch, eval_every=self.eval_every,
+        eval_batch_size=t.eval_batch_size,
+        checkpoint_every=self.checkpoint_every,
+        test_every_eval=t.test_every_eval,
+        steps_per_call=self.steps_per_call, task=self.task,
+        augment=self.augment)
+
+  def stop_rule(self) -> engine.EarlyStopping | None:
+    """``training.early_stop_patience`` evaluations, or None (0: off)."""
+    patience = self.config.training.early_stop_patience
+    return engine.EarlyStopping(patience) if patience else None
+
+  def train(self, states: list[state_lib.TrainState],
+            out_dirs: list[pathlib.Path], label: str,
+            hooks: tuple[engine.AtSteps, ...] = (), progress: Any = None,
+            names: list[str] | None = None, **engine_kwargs
+            ) -> list[engine.Run]:
+    """Trains ``states`` together through the engine with this config.
+
+    Each job ``i`` checkpoints under ``out_dirs[i]/checkpoints`` (and
+    resumes from there) and writes TensorBoard events to
+    ``out_dirs[i]/events`` unless ``config.tensorboard`` is off. Extra
+    keyword arguments go to ``engine.train`` (``evaluate``,
+    ``train_step``).
+    """
+    writer = (scalars.EventWriters([d / 'events' for d in out_dirs])
+              if self.config.tensorboard else None)
+    if writer:
+      for i, state in enumerate(states):
+        if state.masks is not None:
+          writer.scalar(i, 'weights_remaining', pruning.sparsity_report(
+              state.masks)['fraction'], int(state.step))
+    try:
+      return engine.train(
+          states, self.data, self.loop_spec(), self.executor,
+          checkpoint_dirs=[storage.checkpoint_dir(d) for d in out_dirs],
+          hooks=hooks, stop=self.stop_rule(),
+          on_eval=writer.on_eval if writer else None, label=label,
+          names=names, progress=progress, **engine_kwargs)
+    finally:
+      if writer:
+        writer.close()
+
   def init_variables(self, replicate: int, key: jax.Array | None = None
                      ) -> dict[str, Any]:
     """Initial ``{'params', 'batch_stats'}`` of a replicate (saved once)."""
-    path = storage.replicate_dir(self.run_dir, replicate) / 'init'
+    path = storage.init_dir(self.run_dir, replicate)
     fresh = key is not None or not storage.tree_exists(path)
     key = self.replicate_key(replicate, INIT_STREAM) if key is None else key
 
@@ -131,7 +188,7 @@ class Experiment:
     return storage.load_tree(path, jax.eval_shape(init, key))
 
   def save_init(self, replicate: int, variables: dict[str, Any]) -> None:
-    path = storage.replicate_dir(self.run_dir, replicate) / 'init'
+    path = storage.init_dir(self.run_dir, replicate)
     if not storage.tree_exists(path):
       storage.save_tree(path, variables)
 

@@ -6,6 +6,7 @@ level's trained weights by the configured strategy, rewinds the survivors
 fine-tuning) and retrains. All replicates advance level by level together.
 """
 import contextlib
+import dataclasses
 import pathlib
 from typing import Any, Iterator, NamedTuple
 
@@ -13,27 +14,39 @@ import ml_collections
 
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import level_training
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
+from lth_jax.lottery import strategies
 from lth_jax.lottery import summaries
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.lottery.progress import Progress
+from lth_jax.training import engine
+from lth_jax.training.progress import Progress
 
 
-def level_done(run_dir: Any, replicate: int, level: int,
-               branch: str | None = None) -> bool:
-  return (storage.level_dir(run_dir, replicate, level, branch)
-          / 'summary.json').exists()
+@dataclasses.dataclass
+class LevelJob:
+  """One replicate's part of a level: where it writes, and its start."""
+  replicate: int
+  out_dir: pathlib.Path
+  state: Any
 
 
 def load_level(exp: Experiment, replicate: int, level: int,
                like: dict[str, Any], branch: str | None = None
                ) -> tuple[Any, dict[str, Any]]:
   """A finished level's masks and trained ``{'params', 'batch_stats'}``."""
-  d = storage.level_dir(exp.run_dir, replicate, level, branch)
-  masks = storage.load_tree(d / 'masks', exp.dense_masks(like['params']))
-  return masks, storage.load_tree(d / 'trained', like)
+  return storage.load_level(exp.run_dir, replicate, level,
+                            exp.dense_masks(like['params']), like, branch)
+
+
+def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
+                hooks: tuple[engine.AtSteps, ...] = (),
+                progress: Progress | None = None) -> list[engine.Run]:
+  """Trains a level's jobs together through the engine (resumable)."""
+  storage.remove_stale(exp.run_dir)  # what earlier kills left behind
+  return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
+                   label=f'level {level}', hooks=hooks, progress=progress,
+                   names=[f'replicate {j.replicate}' for j in jobs])
 
 
 def level_masks(exp: Experiment, replicate: int, level: int,
@@ -67,7 +80,7 @@ def level_masks(exp: Experiment, replicate: int, level: int,
           f'cannot prune level {level} of replicate {replicate} from level '
           f'{level - 1}: {e} Delete {prev} to recompute level {level - 1} '
           '(earlier levels are kept).') from e
-    strategy = pruning.get_strategy(exp.config.pruning.strategy)
+    strategy = strategies.get_strategy(exp.config.pruning.strategy)
     masks = strategy(trained['params'], prev_masks, exp.config.pruning, level)
   storage.save_tree(path, masks)
   return masks
@@ -96,7 +109,7 @@ def rewind_target(exp: Experiment, replicate: int, level: int,
     return RewindTarget(init, 0, None)
   if mode == 'step':
     point = storage.load_tree(
-        storage.replicate_dir(exp.run_dir, replicate) / 'rewind_point', init)
+        storage.rewind_point_dir(exp.run_dir, replicate), init)
     return RewindTarget(point, exp.rewind_step, None)
   _, trained = load_level(exp, replicate, level - 1, init)
   constant_lr = exp.final_learning_rate() if mode == 'finetune' else None
@@ -114,7 +127,7 @@ def start_state(exp: Experiment, replicate: int, level: int) -> Any:
                        step=target.step, constant_lr=target.constant_lr)
 
 
-def save_level(exp: Experiment, job: level_training.LevelJob, state: Any,
+def save_level(exp: Experiment, job: LevelJob, state: Any,
                rows: list[dict[str, Any]], level: int,
                branch: str | None = None) -> dict[str, Any]:
   """Writes a finished level; ``summary.json`` goes last (marks it done).
@@ -136,19 +149,20 @@ def save_level(exp: Experiment, job: level_training.LevelJob, state: Any,
   summary = summaries.level_summary(rows, pruning.sparsity_report(
       state.masks), level, job.replicate, branch)
   storage.write_json(done, summary)
-  storage.remove(job.out_dir / 'checkpoints')
+  storage.remove(storage.checkpoint_dir(job.out_dir))
   return summary
 
 
-def _rewind_point_saver(exp: Experiment):
-  def on_step(step, jobs):
-    if step != exp.rewind_step:
-      return
-    for job in jobs:
+def rewind_point_saver(exp: Experiment, jobs: list[LevelJob]
+                       ) -> engine.AtSteps:
+  """The hook that saves each job's weights at ``exp.rewind_step``."""
+  def save(step, states):
+    del step
+    for job, state in zip(jobs, states):
       storage.save_tree(
-          storage.replicate_dir(exp.run_dir, job.replicate) / 'rewind_point',
-          {'params': job.state.params, 'batch_stats': job.state.batch_stats})
-  return on_step
+          storage.rewind_point_dir(exp.run_dir, job.replicate),
+          {'params': state.params, 'batch_stats': state.batch_stats})
+  return engine.AtSteps((exp.rewind_step,), save)
 
 
 def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
@@ -156,25 +170,16 @@ def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
   cfg = exp.config
   for level in range(cfg.pruning.levels + 1):
     todo = [r for r in range(cfg.replicates)
-            if not level_done(exp.run_dir, r, level)]
+            if not storage.level_done(exp.run_dir, r, level)]
     if not todo:
       continue
-    jobs = [level_training.LevelJob(
-        r, storage.level_dir(exp.run_dir, r, level),
-        start_state(exp, r, level)) for r in todo]
-    saver = (_rewind_point_saver(exp) if level == 0
-             and cfg.pruning.rewind == 'step' else None)
-    results = level_training.train_level(exp, level, jobs, saver, progress)
-    for job, (state, rows) in zip(jobs, results):
-      save_level(exp, job, state, rows, level)
-
-
-def collect(run_dir: Any, branch: str | None = None) -> list[dict[str, Any]]:
-  """All level summaries of a run (trunk or one branch), sorted."""
-  pattern = (f'replicate_*/branch_{branch}/level_*/summary.json' if branch
-             else 'replicate_*/level_*/summary.json')
-  rows = [storage.read_json(p) for p in pathlib.Path(run_dir).glob(pattern)]
-  return sorted(rows, key=lambda r: (r['level'], r['replicate']))
+    jobs = [LevelJob(r, storage.level_dir(exp.run_dir, r, level),
+                     start_state(exp, r, level)) for r in todo]
+    hooks = ((rewind_point_saver(exp, jobs),) if level == 0
+             and cfg.pruning.rewind == 'step' else ())
+    runs = train_level(exp, level, jobs, hooks, progress)
+    for job, run in zip(jobs, runs):
+      save_level(exp, job, run.state, run.rows, level)
 
 
 @contextlib.contextmanager
@@ -207,5 +212,5 @@ def run(config: ml_collections.ConfigDict, workdir: str,
     The per-level summaries of every replicate, sorted by level.
   """
   with locked_experiment(config, workdir, dataset) as exp:
-    run_levels(exp, Progress(config.pruning.levels, enabled=config.progress))
-  return collect(exp.run_dir)
+    run_levels(exp, Progress(enabled=config.progress))
+  return storage.collect(exp.run_dir)

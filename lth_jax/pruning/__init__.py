@@ -17,9 +17,6 @@ from lth_jax.pruning.metrics import sparsity_report
 from lth_jax.pruning.random_masks import random_like
 from lth_jax.pruning.rewind import rewind
 from lth_jax.pruning.tree_paths import leaf_paths
-from lth_jax.pruning.strategies import all_strategy_names
-from lth_jax.pruning.strategies import get_strategy
-from lth_jax.pruning.strategies import register_strategy
 from lth_jax.pruning.selection import count_true
 from lth_jax.pruning.selection import keep_top_k
 from lth_jax.pruning.selection import keep_top_k_global

@@ -11,16 +11,8 @@ Layouts follow Flax: a Dense kernel is ``[in, out]`` and a conv kernel
 weights of Equinox or PyTorch-style models). Prunable leaves with fewer than
 two dimensions are left unchanged.
 
-IMP strategies (``config.pruning.strategy``) registered here, and the
-``config.pruning`` fields they read:
-
-* ``'nm'``: ``nm_n`` (int, default 2) and ``nm_m`` (int, default 4). Every
-  level enforces N:M on each prunable leaf (after the first level the masks
-  no longer change). ``rate`` and ``level`` are not used.
-* ``'channel'``: ``rate`` (required, fraction of the remaining channels
-  removed per level), ``layer_rates`` (str, default ``''``; the
-  ``'regex=rate,...'`` overrides of the ``'layerwise'`` strategy) and
-  ``channel_norm`` (``'l1'`` or ``'l2'``, default ``'l2'``).
+The IMP strategies ``'nm'`` and ``'channel'`` that read these from a config
+are adapters in ``lth_jax.lottery.strategies``.
 """
 import functools
 from typing import Any
@@ -31,7 +23,6 @@ import jax.numpy as jnp
 from lth_jax.pruning import magnitude
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
-from lth_jax.pruning import strategies
 from lth_jax.pruning import tree_paths
 
 PyTree = Any
@@ -186,21 +177,3 @@ def _norms_and_alive(param, mask, norm, axis):
 def _keep_channels(mask, kept, axis):
   others = tuple(a for a in range(mask.ndim) if a != axis)
   return mask & jnp.expand_dims(kept, others)
-
-
-@strategies.register_strategy('nm')
-def nm_strategy(params: PyTree, masks: PyTree, cfg: Any, level: int
-                ) -> PyTree:
-  """N:M sparsity from ``cfg.nm_n`` and ``cfg.nm_m`` (default 2:4)."""
-  del level
-  return prune_n_m(params, masks, int(cfg.get('nm_n', 2)),
-                   int(cfg.get('nm_m', 4)))
-
-
-@strategies.register_strategy('channel')
-def channel_strategy(params: PyTree, masks: PyTree, cfg: Any, level: int
-                     ) -> PyTree:
-  """Filter pruning by ``cfg.channel_norm`` at ``cfg.rate`` per level."""
-  rates = strategies.parse_layer_rates(cfg.get('layer_rates', ''), cfg.rate)
-  return prune_channels(params, masks, rates,
-                        norm=cfg.get('channel_norm', 'l2'), level=level)

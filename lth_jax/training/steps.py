@@ -63,7 +63,7 @@ def train_step(state: TrainState, images: jax.Array, labels: jax.Array,
 def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
                 batch_size: int, task: losses.Task = losses.Task(),
                 augment: Augment = None, perms: jax.Array | None = None,
-                unroll: bool = False
+                unroll: bool = False, step_fn: Callable[..., Any] | None = None
                 ) -> tuple[TrainState, jax.Array, jax.Array]:
   """``num_steps`` steps in one ``lax.scan``, batches gathered on device.
 
@@ -71,6 +71,8 @@ def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
   (see ``batching.chunk_indices``); the result is the same either way.
   ``unroll``: unroll the scan (no XLA while loop; for short chunks on CPU,
   where XLA runs convolution gradients slowly inside loops, jax#12868).
+  ``step_fn``: the per-step function, ``train_step`` by default (same
+  signature; e.g. a supermask step that trains scores, not weights).
 
   Returns:
     The new state, the mean training loss, and the first step whose loss was
@@ -89,8 +91,8 @@ def train_steps(state: TrainState, data: batching.DeviceData, num_steps: int,
     state, bad_step = carry
     step = state.step
     images = flat_images[batch_idx].reshape(image_shape)
-    state, loss = train_step(state, images, data.train_labels[batch_idx],
-                             task, augment)
+    state, loss = (step_fn or train_step)(
+        state, images, data.train_labels[batch_idx], task, augment)
     bad_step = jnp.where((bad_step < 0) & ~jnp.isfinite(loss), step, bad_step)
     return (state, bad_step), loss
 

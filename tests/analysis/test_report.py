@@ -69,7 +69,7 @@ def test_single_run_csv_has_mean_min_max_over_replicates(tmp_path):
 
 def test_accuracy_figure_draws_trunk_and_controls_on_a_reversed_log_axis(
     tmp_path, monkeypatch):
-  rows = tables.aggregate(report.run_summaries(write_run(tmp_path / 'r')))
+  rows = tables.aggregate(storage.run_summaries(write_run(tmp_path / 'r')))
   figures = []
   monkeypatch.setattr(plots.plt, 'close', figures.append)
   plots.plot_accuracy(rows, tmp_path / 'a.png')
@@ -93,7 +93,7 @@ def test_workdir_with_several_runs_labels_them(tmp_path):
   write_run(work / 'aaa', model='lenet300_100', branches=())
   write_run(work / 'bbb', model='conv2', levels=1)
   (work / 'not_a_run').mkdir()
-  assert [r.name for r in report.find_runs([work])] == ['aaa', 'bbb']
+  assert [r.name for r in storage.find_runs([work])] == ['aaa', 'bbb']
   out = report.write_report([work], tmp_path / 'out')
   assert {r['run'] for r in out['rows']} == {'lenet300_100 aaa', 'conv2 bbb'}
   assert set(plots.curves(out['rows'])) == {
@@ -106,7 +106,7 @@ def test_comparison_table_pairs_levels_and_marks_missing_ones(tmp_path):
   run = write_run(tmp_path / 'r', replicates=2, levels=2)
   (storage.level_dir(run, 0, 2, 'random_reinit') / 'summary.json').unlink()
   (storage.level_dir(run, 1, 2, 'random_reinit') / 'summary.json').unlink()
-  rows = tables.aggregate(report.run_summaries(run))
+  rows = tables.aggregate(storage.run_summaries(run))
   lines = tables.comparison_markdown(rows).splitlines()
   assert lines[0] == ('| weights % | trunk acc (min-max) | trunk stop | '
                       'random_reinit acc (min-max) | random_reinit stop |')
@@ -118,9 +118,9 @@ def test_comparison_table_pairs_levels_and_marks_missing_ones(tmp_path):
 
 def test_missing_or_empty_runs_are_clear_errors(tmp_path):
   with pytest.raises(FileNotFoundError, match='is not a directory'):
-    report.find_runs([tmp_path / 'nope'])
+    storage.find_runs([tmp_path / 'nope'])
   with pytest.raises(FileNotFoundError, match='no lottery run under'):
-    report.find_runs([tmp_path])
+    storage.find_runs([tmp_path])
   storage.write_json(tmp_path / 'r' / 'config.json', {'model': 'mlp'})
   with pytest.raises(ValueError, match='no finished levels'):
     report.write_report([tmp_path / 'r'], tmp_path / 'out')

@@ -8,6 +8,7 @@ import pytest
 from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.lottery import storage
+from lth_jax.lottery import strategies
 
 CONFIGS = ('conv2', 'conv4', 'conv6', 'vgg19', 'resnet20')
 
@@ -41,7 +42,7 @@ def test_paper_preset_hyper_parameters(name):
   assert c.pruning.strategy == strategy and c.data.name == 'cifar10'
   lottery.validate(c)
   if strategy == 'layerwise':
-    parsed = pruning.strategies.parse_layer_rates(c.pruning.layer_rates,
+    parsed = strategies.parse_layer_rates(c.pruning.layer_rates,
                                                   c.pruning.rate)
     for layer, rate in rates.items():
       path = f'{layer}/kernel'
@@ -102,7 +103,7 @@ def expected_counts(config, masks):
                                               pruning.masks.mask_leaves(masks))}
   if config.pruning.strategy == 'global':
     return None, round((1 - config.pruning.rate) * sum(sizes.values()))
-  rates = pruning.strategies.parse_layer_rates(config.pruning.layer_rates,
+  rates = strategies.parse_layer_rates(config.pruning.layer_rates,
                                                config.pruning.rate)
   per_layer = {p: round((1 - pruning.magnitude.rate_for_path(p, rates)) * n)
                for p, n in sizes.items()}

@@ -18,9 +18,9 @@ from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax.lottery import imp
-from lth_jax.lottery import level_training
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
+from lth_jax.training import engine
 
 from conftest import tiny_config
 from conftest import tiny_dataset
@@ -281,7 +281,7 @@ def test_exploding_loss_names_level_and_step_and_writes_nothing(own_copy):
   c = config(**{'training.learning_rate': 1e30})
   rdir = own_copy / lottery.run_hash(c)
   before = fh.tree_files(own_copy)
-  with pytest.raises(level_training.NonFiniteLossError,
+  with pytest.raises(engine.NonFiniteLossError,
                      match=r'^level 0, replicate 0: the training loss is NaN '
                      r'or infinite at step \d+\. .*training.learning_rate'):
     lottery.run(c, str(own_copy), dataset=tiny_dataset())
@@ -295,7 +295,7 @@ def test_exploding_loss_names_level_and_step_and_writes_nothing(own_copy):
 def test_non_finite_weights_with_a_finite_loss_are_caught(own_copy):
   # 1e39 overflows float32: step 0's loss is finite, its update is not.
   c = config(**{'training.learning_rate': 1e39, 'training.eval_every': '1it'})
-  with pytest.raises(level_training.NonFiniteLossError,
+  with pytest.raises(engine.NonFiniteLossError,
                      match=r'^level 0, replicate 0: the weights or optimizer '
                      r'state are NaN or infinite after step 1\.'):
     lottery.run(c, str(own_copy), dataset=tiny_dataset())
@@ -304,7 +304,7 @@ def test_non_finite_weights_with_a_finite_loss_are_caught(own_copy):
 
 def test_a_finished_level_is_never_written_again(finished):
   level0 = storage.level_dir(finished / lottery.run_hash(config()), 0, 0)
-  job = level_training.LevelJob(0, level0, state=None)
+  job = imp.LevelJob(0, level0, state=None)
   assert_refused(finished, FileExistsError, [
       'level 0 of replicate 0 is finished', f'Delete {level0}'],
                  lambda: imp.save_level(None, job, None, [], 0))

@@ -157,7 +157,7 @@ def test_random_prune_keeps_the_counts_with_a_new_mask(trunk, exp, scope):
 
 def test_finished_branch_levels_are_skipped(trunk, reinit_run, monkeypatch):
   workdir, _ = trunk
-  monkeypatch.setattr(branches.level_training, 'train_level',
+  monkeypatch.setattr(branches.imp, 'train_level',
                       lambda *a, **k: pytest.fail('retrained a done level'))
   again = lottery.run_branch(config(), str(workdir), 'random_reinit',
                              dataset=tiny_dataset())

@@ -9,8 +9,9 @@ import pytest
 
 from lth_jax import lottery
 from lth_jax import pruning
-from lth_jax.lottery import level_training
+from lth_jax.lottery import imp
 from lth_jax.lottery import storage
+from lth_jax.training import checkpoints
 
 from conftest import tiny_config
 from conftest import tiny_dataset
@@ -116,7 +117,7 @@ class Killed(Exception):
 
 def test_resume_within_a_level(reference, tmp_path, monkeypatch):
   config, rdir, _ = reference
-  real_save = level_training.save_checkpoint
+  real_save = checkpoints.save_checkpoint
   calls = []
 
   def save_then_die(*args, **kwargs):
@@ -125,13 +126,13 @@ def test_resume_within_a_level(reference, tmp_path, monkeypatch):
     if len(calls) == 2:  # level 1, after its step-20 checkpoint
       raise Killed()
 
-  monkeypatch.setattr(level_training, 'save_checkpoint', save_then_die)
+  monkeypatch.setattr(checkpoints, 'save_checkpoint', save_then_die)
   with pytest.raises(Killed):
     lottery.run(config, str(tmp_path), dataset=tiny_dataset())
   mine = run_dir(tmp_path, config)
   assert (storage.level_dir(mine, 0, 1) / 'checkpoints' / 'step_20').is_dir()
   assert not (storage.level_dir(mine, 0, 1) / 'summary.json').exists()
-  monkeypatch.setattr(level_training, 'save_checkpoint', real_save)
+  monkeypatch.setattr(checkpoints, 'save_checkpoint', real_save)
   lottery.run(config, str(tmp_path), dataset=tiny_dataset())
   assert_same(level_files(rdir), level_files(mine))
 
@@ -139,7 +140,7 @@ def test_resume_within_a_level(reference, tmp_path, monkeypatch):
 def test_finished_levels_are_skipped(reference, tmp_path, monkeypatch):
   config, rdir, _ = reference
   shutil.copytree(rdir, run_dir(tmp_path, config))
-  monkeypatch.setattr(level_training, 'train_level',
+  monkeypatch.setattr(imp, 'train_level',
                       lambda *a, **k: pytest.fail('retrained a done level'))
   summaries = lottery.run(config, str(tmp_path), dataset=tiny_dataset())
   assert len(summaries) == 3

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from lth_jax import lottery
-from lth_jax.lottery import replicates
+from lth_jax.training import replicates
 from lth_jax.lottery import storage
 
 from conftest import tiny_config
@@ -120,7 +120,7 @@ def test_auto_and_strategy_names():
 def test_split_host_cpu_only_before_jax_starts():
   jax.devices()  # JAX has started in this process
   assert not replicates.split_host_cpu(3)
-  code = ('import jax; from lth_jax.lottery import replicates as r; '
+  code = ('import jax; from lth_jax.training import replicates as r; '
           'assert r.split_host_cpu(3); print(jax.device_count(), '
           "r.resolve_strategy('auto', 2))")
   env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}

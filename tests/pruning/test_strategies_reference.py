@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from lth_jax import pruning
+from lth_jax.lottery import strategies
 
 PRUNABLE = pruning.DEFAULT_PRUNABLE
 
@@ -129,7 +130,7 @@ def test_strategy_matches_the_reference_over_levels(
   cfg = pruning_config(rate, layer_rates)
   shapes = STRUCTURES[structure]
   masks = pruning.ones_like(random_tree(shapes, rng), PRUNABLE)
-  fn = pruning.get_strategy(strategy)
+  fn = strategies.get_strategy(strategy)
   for level in range(1, 7):
     # Fresh "trained" weights every level; pruned entries may be non-zero.
     params = random_tree(shapes, rng, ties)
@@ -156,11 +157,11 @@ def test_global_is_one_threshold_not_per_layer_normalised():
             'small': {'kernel': jnp.asarray(
                 sign[1] * rng.uniform(.01, .02, (50, 20)), jnp.float32)}}
   masks = pruning.ones_like(params)
-  new = pruning.get_strategy('global')(params, masks,
+  new = strategies.get_strategy('global')(params, masks,
                                        pruning_config(0.4, ''), 1)
   kept = {k: int(v['kernel'].sum()) for k, v in new.items()}
   assert kept == {'big': 1000, 'small': 200}
-  layerwise = pruning.get_strategy('layerwise')(params, masks,
+  layerwise = strategies.get_strategy('layerwise')(params, masks,
                                                 pruning_config(0.4, ''), 1)
   assert {k: int(v['kernel'].sum()) for k, v in layerwise.items()} == {
       'big': 600, 'small': 600}
@@ -170,6 +171,6 @@ def test_unknown_strategy_lists_the_known_ones():
   assert {'global', 'layerwise'} <= set(pruning.all_strategy_names())
   with pytest.raises(ValueError, match="unknown pruning strategy 'magnitude'"
                      ) as error:
-    pruning.get_strategy('magnitude')
+    strategies.get_strategy('magnitude')
   assert f"known: {', '.join(pruning.all_strategy_names())}." in str(
       error.value)

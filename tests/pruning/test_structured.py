@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lth_jax.pruning as pruning
-from lth_jax.pruning import strategies
+from lth_jax.lottery import strategies
 from lth_jax.pruning import structured
 
 
