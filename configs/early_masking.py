@@ -41,13 +41,20 @@ def masking_defaults() -> ml_collections.ConfigDict:
   return m
 
 
+#: The ``test`` preset: a few steps, two timing points, one target.
+TEST_MASKING = {'timing_points': '0,4', 'add_early_stop': False,
+                'targets': '0.5'}
+
+
 def early_masking_config(trunk: ml_collections.ConfigDict,
-                         options: dict[str, str]
+                         options: dict[str, str], preset: str = 'paper'
                          ) -> ml_collections.ConfigDict:
   """``{'trunk', 'masking'}`` with the ``mode`` and ``targets`` options."""
   config = ml_collections.ConfigDict()
   config.trunk = trunk
   config.masking = masking_defaults()
+  if preset == 'test':
+    config.masking.update(TEST_MASKING)
   if 'mode' in options:
     config.masking.mode = options.pop('mode')
   if 'targets' in options:

@@ -1,8 +1,8 @@
 r"""Early masking on conv6 / CIFAR-10 (the founding proposal's preset).
 
 The trunk is ``configs/conv6_cifar10.py`` with the same preset (Adam 3e-4, conv
-15 %, dense 20 %, output 10 % per level); its dense level 0 is trained once and
-replayed to capture the weights at each timing point:
+15 %, dense 20 %, output 10 % per level); its dense level 0 is trained
+once and replayed to capture the weights at each timing point:
 
   python -m experiments.early_masking --workdir=results/conv6 \
       --config=configs/early_masking_conv6_cifar10.py:preset=cpu
@@ -25,5 +25,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   common = early_masking.pop_common(options)
   trunk = conv6_cifar10.get_config(','.join(
       [f'preset={preset}'] + [f'{k}={v}' for k, v in common.items()]))
-  options.setdefault('targets', '0.2;0.1')
-  return early_masking.early_masking_config(trunk, options)
+  if preset != 'test':
+    options.setdefault('targets', '0.2;0.1')
+  return early_masking.early_masking_config(trunk, options, preset)

@@ -38,4 +38,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       [f'preset={preset}'] + [f'{k}={v}' for k, v in common.items()]))
   with trunk.unlocked():
     trunk.training.learning_rate = LEARNING_RATES[lr]
-  return early_masking.early_masking_config(trunk, options)
+  return early_masking.early_masking_config(trunk, options, preset)

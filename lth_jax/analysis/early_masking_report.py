@@ -15,16 +15,18 @@ from typing import Any
 import matplotlib
 
 matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import ml_collections  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import matplotlib.pyplot as plt
+import ml_collections
+import numpy as np
 
-from lth_jax import pruning  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.analysis import emergence  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.lottery import early_masking as em  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.lottery import storage  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.lottery.experiment import Experiment  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.pruning import distance  # pylint: disable=g-import-not-at-top,wrong-import-position
+from lth_jax import pruning
+from lth_jax.analysis import emergence
+from lth_jax.lottery import early_masking as em
+from lth_jax.lottery import storage
+from lth_jax.lottery import strategies
+from lth_jax.lottery.experiment import Experiment
+from lth_jax.pruning import distance
 
 
 def _stats(values: list[float], name: str) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
              ) -> dict[str, Any]:
   """Predicted (dense checkpoints only) and measured emergence, one
   replicate, one target level; also the t-by-t distance matrix."""
-  strategy = pruning.get_strategy(exp.config.pruning.strategy)
+  strategy = strategies.get_strategy(exp.config.pruning.strategy)
   dense = exp.dense_masks(exp.init_variables(r)['params'])
   grid_masks = [strategy(em.load_capture(exp, r, s)['params'], dense,
                          exp.config.pruning, level) for s in p.grid]
@@ -204,8 +206,9 @@ def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
     rs = sorted([r for r in rows if r['level'] == level],
                 key=lambda r: r['t_step_mean'])
     x = [max(r['t_step_mean'], first_point / 2) for r in rs]
-    pct = lambda k: [100 * (r[k] if r[k] is not None else np.nan)  # pylint: disable=cell-var-from-loop
-                     for r in rs]
+    def pct(key, rs=rs):
+      return [100 * (r[key] if r[key] is not None else np.nan) for r in rs]
+
     ax.plot(x, pct('ticket_acc_mean'), 'o-', color='C0',
             label='ticket, mask from step t')
     ax.fill_between(x, pct('ticket_acc_min'), pct('ticket_acc_max'),

@@ -29,9 +29,9 @@ job per (seed, t)). Layout, under the trunk's run directory::
   early_masking/controls/replicate_<r>/level_<L>_<counts>/
 """
 import dataclasses
+import functools
 import hashlib
 import json
-import math
 import pathlib
 from typing import Any, Sequence
 
@@ -39,18 +39,20 @@ import jax
 import ml_collections
 import numpy as np
 
+from lth_jax import files
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
-from lth_jax.lottery import level_training
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
+from lth_jax.lottery import strategies
 from lth_jax.lottery import summaries
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.lottery.progress import Progress
 from lth_jax.pruning import distance
 from lth_jax.training import durations
+from lth_jax.training import engine
+from lth_jax.training.progress import Progress
 
 MODES = ('oneshot', 'iterative')
 TIMINGS = ('fraction', 'absolute')
@@ -115,7 +117,7 @@ def doubling_points(first: int, total: int) -> tuple[int, ...]:
 def layer_counts(exp: Experiment, params: Any, level: int) -> list[int]:
   """The exact per-layer counts the trunk's strategy keeps at ``level``."""
   masks = exp.dense_masks(params)
-  strategy = pruning.get_strategy(exp.config.pruning.strategy)
+  strategy = strategies.get_strategy(exp.config.pruning.strategy)
   shapes = jax.tree.map(lambda p: np.zeros(np.shape(p), np.float32), params)
   # Counts depend only on sizes and level: prune zeros of the right shapes.
   pruned = strategy(shapes, masks, exp.config.pruning, level)
@@ -221,13 +223,19 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
   run_hash = config_lib.run_hash(trunk)
   root = pathlib.Path(workdir)
   mine = root / run_hash / 'config.json'
-  want = {k: v for k, v in config_lib.flatten(trunk).items()
-          if not config_lib.is_non_semantic(k)}
-  want = json.loads(json.dumps(want, default=str))
+  # Fields added to the schema later are missing from old config.json
+  # files: they take their defaults.
+  defaults = json.loads(json.dumps(config_lib.flatten(
+      config_lib.default_config()), default=str))
+
+  def semantic(flat):
+    full = {**defaults, **json.loads(json.dumps(flat, default=str))}
+    return {k: v for k, v in full.items() if not config_lib.is_non_semantic(k)}
+
+  want = semantic(config_lib.flatten(trunk))
   others = sorted(p for p in root.glob('*/config.json') if p != mine)
   if mine.exists():
-    got = {k: v for k, v in storage.read_json(mine).items()
-           if not config_lib.is_non_semantic(k)}
+    got = semantic(storage.read_json(mine))
     diff = sorted(k for k in set(got) | set(want) if got.get(k) !=
                   want.get(k))
     if diff:
@@ -236,10 +244,9 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
           f'{got.get(diff[0])!r}, this run has {want.get(diff[0])!r}); '
           "pass that trunk's config as --config.trunk or a fresh --workdir.")
   elif others:
-    got = storage.read_json(others[0])
-    diff = sorted(k for k in set(got) | set(want)
-                  if not config_lib.is_non_semantic(k)
-                  and got.get(k) != want.get(k))
+    got = semantic(storage.read_json(others[0]))
+    diff = sorted(k for k in set(got) | set(want) if got.get(k) !=
+                  want.get(k))
     first = diff[0] if diff else '?'
     raise ValueError(
         f'{workdir} holds a trunk with another config ({others[0].parent.name}'
@@ -249,7 +256,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
 
 
 def progress(exp: Experiment) -> Progress:
-  return Progress(exp.config.pruning.levels, enabled=exp.config.progress)
+  return Progress(enabled=exp.config.progress)
 
 
 def em_dir(exp: Experiment) -> pathlib.Path:
@@ -291,32 +298,22 @@ def variables_of(state: Any) -> dict[str, Any]:
 def ensure_dense(exp: Experiment) -> None:
   """Trains the trunk's level 0 for replicates that lack it (only those)."""
   todo = [r for r in range(exp.config.replicates)
-          if not imp.level_done(exp.run_dir, r, 0)]
+          if not storage.level_done(exp.run_dir, r, 0)]
   if not todo:
     return
-  jobs = [level_training.LevelJob(r, storage.level_dir(exp.run_dir, r, 0),
-                                  imp.start_state(exp, r, 0)) for r in todo]
-  saver = (imp._rewind_point_saver(exp)  # pylint: disable=protected-access
-           if exp.config.pruning.rewind == 'step' else None)
-  for job, (state, rows) in zip(
-      jobs, level_training.train_level(exp, 0, jobs, saver)):
-    imp.save_level(exp, job, state, rows, 0)
-
-
-def capturing(exp: Experiment, steps: Sequence[int]) -> Experiment:
-  """``exp`` whose chunks also end at every step of ``steps``.
-
-  Chunks end at evaluations, so the evaluation interval becomes the gcd
-  of it and the steps (the weights do not depend on where chunks end;
-  ``capture`` checks that against the trunk).
-  """
-  every = math.gcd(exp.eval_every, *[s for s in steps if s])
-  return dataclasses.replace(exp, eval_every=every)
+  jobs = [imp.LevelJob(r, storage.level_dir(exp.run_dir, r, 0),
+                       imp.start_state(exp, r, 0)) for r in todo]
+  hooks = ((imp.rewind_point_saver(exp, jobs),)
+           if exp.config.pruning.rewind == 'step' else ())
+  for job, run_ in zip(jobs, imp.train_level(exp, 0, jobs, hooks,
+                                              progress(exp))):
+    imp.save_level(exp, job, run_.state, run_.rows, 0)
 
 
 def capture(exp: Experiment, p: Plan) -> None:
   """Replays dense level 0 per replicate and writes the weights at each
-  capture step as it is produced; checks the end against the trunk.
+  capture step as it is produced (an ``AtSteps`` hook); checks the end
+  against the trunk.
 
   Raises:
     RuntimeError: if the replay's final weights differ from the trunk's
@@ -331,25 +328,25 @@ def capture(exp: Experiment, p: Plan) -> None:
     init = exp.init_variables(r)
     if 0 in wanted[r] and not storage.tree_exists(d / 'step_0'):
       storage.save_tree(d / 'step_0', init)
-    jobs.append(level_training.LevelJob(r, d, imp.start_state(exp, r, 0)))
+    jobs.append(imp.LevelJob(r, d, imp.start_state(exp, r, 0)))
   if not jobs:
     return
-  replay = capturing(exp, sorted(set().union(*wanted.values())))
 
-  def on_step(step, current):
-    for job in current:
+  def save(step, states):
+    for job, state in zip(jobs, states):
       path = job.out_dir / f'step_{step}'
       if step in wanted[job.replicate] and not storage.tree_exists(path):
-        storage.save_tree(path, variables_of(job.state))
+        storage.save_tree(path, variables_of(state))
 
-  results = level_training.train_level(replay, 0, jobs, on_step,
-                                       progress(exp))
-  for job, (state, _) in zip(jobs, results):
+  steps = tuple(sorted(set().union(*wanted.values()) - {0}))
+  runs = imp.train_level(exp, 0, jobs, (engine.AtSteps(steps, save),),
+                         progress(exp))
+  for job, run_ in zip(jobs, runs):
     like = exp.init_variables(job.replicate)
     trunk = storage.load_tree(storage.level_dir(
         exp.run_dir, job.replicate, 0) / 'trained', like)
-    final = jax.device_get(variables_of(state))
-    same = storage.tree_digest(final) == storage.tree_digest(trunk)
+    final = jax.device_get(variables_of(run_.state))
+    same = files.tree_digest(final) == files.tree_digest(trunk)
     diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
                for a, b in zip(jax.tree.leaves(final), jax.tree.leaves(trunk)))
     if not same and p.require_exact_replay:
@@ -361,7 +358,7 @@ def capture(exp: Experiment, p: Plan) -> None:
     storage.write_json(job.out_dir / 'replay.json',
                        {'bit_identical': same, 'max_abs_diff': diff,
                         'steps': wanted[job.replicate]})
-    storage.remove(job.out_dir / 'checkpoints')
+    storage.remove(storage.checkpoint_dir(job.out_dir))
 
 
 def load_capture(exp: Experiment, replicate: int, step: int) -> Any:
@@ -426,17 +423,17 @@ def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: int
     variables, step = rewind_start(exp, t.replicate)
     if not storage.tree_exists(t.out_dir / 'masks'):
       storage.save_tree(t.out_dir / 'masks', t.masks)
-    jobs.append(level_training.LevelJob(t.replicate, t.out_dir, exp.new_state(
+    jobs.append(imp.LevelJob(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step)))
-  for job, (state, rows) in zip(jobs, level_training.train_level(
-      exp, label, jobs, progress=progress(exp))):
-    imp.save_level(exp, job, state, rows, todo[job.out_dir].level)
+  for job, run_ in zip(jobs, imp.train_level(exp, label, jobs, (),
+                                              progress(exp))):
+    imp.save_level(exp, job, run_.state, run_.rows, todo[job.out_dir].level)
 
 
 def oneshot_tickets(exp: Experiment, p: Plan) -> list[Ticket]:
   """The one-shot tickets and their controls (masks saved as made)."""
-  strategy = pruning.get_strategy(exp.config.pruning.strategy)
+  strategy = strategies.get_strategy(exp.config.pruning.strategy)
   tickets = []
   for level in p.levels:
     for r in range(exp.config.replicates):
@@ -444,9 +441,11 @@ def oneshot_tickets(exp: Experiment, p: Plan) -> list[Ticket]:
       for label, step in point_steps(p, exp, r).items():
         d = (em_dir(exp) / 'oneshot' / f'level_{level}' / f'replicate_{r}'
              / f't_{label}')
-        masks = saved_masks(d / 'masks', dense, lambda: strategy(  # pylint: disable=cell-var-from-loop
-            load_capture(exp, r, step)['params'], dense, exp.config.pruning,
-            level))
+        make = functools.partial(
+            lambda r, step, level, dense: strategy(
+                load_capture(exp, r, step)['params'], dense,
+                exp.config.pruning, level), r, step, level, dense)
+        masks = saved_masks(d / 'masks', dense, make)
         tickets.append(Ticket(d, r, level, masks))
         control = control_ticket(exp, r, level, masks)
         if control.out_dir not in {t.out_dir for t in tickets}:
@@ -472,7 +471,7 @@ def source_step(p: Plan, point: float, rows: list[dict[str, Any]]) -> int:
 def iterative_levels(exp: Experiment, p: Plan) -> None:
   """IMP chains, one per (replicate, point): level L's mask from step t of
   level L-1; each level of all chains trains together."""
-  strategy = pruning.get_strategy(exp.config.pruning.strategy)
+  strategy = strategies.get_strategy(exp.config.pruning.strategy)
   for level in range(1, max(p.levels) + 1):
     tickets, hook_dirs = [], {}
     for point in p.iterative_points:
@@ -513,15 +512,6 @@ def _train_capturing(exp: Experiment, p: Plan, tickets: list[Ticket],
                      points: dict[pathlib.Path, float]) -> None:
   """Trains a chain level, keeping the weights at every candidate step."""
   absolute = p.iterative_timing == 'absolute'
-
-  def on_step(step, jobs):
-    for job in jobs:
-      point = points[job.out_dir]
-      keep = step == point if absolute else step % exp.eval_every == 0
-      path = job.out_dir / 'captures' / f'step_{step}'
-      if keep and not storage.tree_exists(path):
-        storage.save_tree(path, variables_of(job.state))
-
   todo = [t for t in tickets if not (t.out_dir / 'summary.json').exists()]
   if not todo:
     return
@@ -530,12 +520,25 @@ def _train_capturing(exp: Experiment, p: Plan, tickets: list[Ticket],
     variables, step = rewind_start(exp, t.replicate)
     if step == 0 and not storage.tree_exists(t.out_dir / 'captures/step_0'):
       storage.save_tree(t.out_dir / 'captures' / 'step_0', variables)
-    jobs.append(level_training.LevelJob(t.replicate, t.out_dir, exp.new_state(
+    jobs.append(imp.LevelJob(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step)))
-  for job, t, (state, rows) in zip(jobs, todo, level_training.train_level(
-      exp, todo[0].level, jobs, on_step, progress(exp))):
-    imp.save_level(exp, job, state, rows, t.level)
+
+  def save(step, states):
+    for job, state in zip(jobs, states):
+      point = points[job.out_dir]
+      keep = step == point if absolute else step % exp.eval_every == 0
+      path = job.out_dir / 'captures' / f'step_{step}'
+      if keep and not storage.tree_exists(path):
+        storage.save_tree(path, variables_of(state))
+
+  steps = (tuple(sorted({int(x) for x in points.values()})) if absolute
+           else tuple(range(exp.eval_every, exp.total_steps + 1,
+                            exp.eval_every)))
+  for job, t, run_ in zip(jobs, todo, imp.train_level(
+      exp, todo[0].level, jobs, (engine.AtSteps(steps, save),),
+      progress(exp))):
+    imp.save_level(exp, job, run_.state, run_.rows, t.level)
 
 
 def _keep_source(exp: Experiment, p: Plan, point: float, t: Ticket) -> None:

@@ -221,4 +221,4 @@ def bn_channel_mask(params: PyTree, percent: float,
   pooled = jnp.sort(jnp.concatenate(gammas))
   thre = pooled[int(pooled.shape[0] * percent)]
   return jax.tree.map(lambda g: None if g is None else jnp.abs(g) > thre,
-                      selected, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+                      selected, is_leaf=lambda x: x is None)
