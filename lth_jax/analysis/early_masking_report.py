@@ -52,8 +52,7 @@ def _es(s: dict[str, Any] | None) -> float | None:
 
 def _control(exp: Experiment, r: int, level: int, masks: Any
              ) -> dict[str, Any] | None:
-  return _summary(em.em_dir(exp) / 'controls' / f'replicate_{r}'
-                  / f'level_{level}_{em.counts_tag(masks)}')
+  return _summary(em.control_ticket(exp, r, level, masks).out_dir)
 
 
 def _ticket_masks(exp: Experiment, d: pathlib.Path, r: int) -> Any:
@@ -64,24 +63,34 @@ def _ticket_masks(exp: Experiment, d: pathlib.Path, r: int) -> Any:
 def estimate(exp: Experiment, p: em.Plan, level: int, r: int
              ) -> dict[str, Any]:
   """Predicted (dense checkpoints only) and measured emergence, one
-  replicate, one target level; also the t-by-t distance matrix."""
+  replicate, one target level; also the t-by-t distance matrix over the
+  doubling steps and the dense early-stop step.
+
+  Both signals use the masks of the regular grid ``p.grid`` (every
+  evaluation): the early-bird step, and the flattening of each mask's
+  distance to the previous grid mask.
+  """
   strategy = strategies.get_strategy(exp.config.pruning.strategy)
   dense = exp.dense_masks(exp.init_variables(r)['params'])
-  grid_masks = [strategy(em.load_capture(exp, r, s)['params'], dense,
-                         exp.config.pruning, level) for s in p.grid]
-  eb = distance.early_bird_step(grid_masks, p.grid, p.window, p.threshold)
+
+  def mask_at(step):
+    return strategy(em.load_capture(exp, r, step)['params'], dense,
+                    exp.config.pruning, level)
+
+  grid = distance.distance_matrix([mask_at(s) for s in p.grid])
+  fired = distance.early_bird_from_distances(grid, p.window, p.threshold)
+  eb = None if fired is None else p.grid[fired]
+  prev = distance.previous_distances(grid)
+  flat = emergence.flattening_step(list(p.grid), prev)
+  es = em.dense_summary(exp, r)['early_stop_step']
+  heat = sorted(set(p.doubling) | {es})
+  matrix = distance.distance_matrix([mask_at(s) for s in heat])
   points = sorted(em.point_steps(p, exp, r).items(), key=lambda kv: kv[1])
   base = em.em_dir(exp) / 'oneshot' / f'level_{level}' / f'replicate_{r}'
-  masks = [_ticket_masks(exp, base / f't_{label}', r) for label, _ in points]
-  matrix = distance.distance_matrix(masks)
-  doubling = [i for i, (label, _) in enumerate(points)
-              if label != em.EARLY_STOP]
-  steps = [points[i][1] for i in doubling]
-  prev = distance.previous_distances(matrix[np.ix_(doubling, doubling)])
-  flat = emergence.flattening_step(steps, prev)
   summaries = {label: _summary(base / f't_{label}') for label, _ in points}
   full = summaries[str(exp.total_steps)]
-  control = _control(exp, r, level, masks[-1])
+  final_masks = _ticket_masks(exp, base / f't_{exp.total_steps}', r)
+  control = _control(exp, r, level, final_masks)
   measured = None
   if full and control and all(summaries.values()):
     measured = emergence.measured_emergence(
@@ -89,11 +98,12 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
         _acc(full), _acc(control), p.tolerance)
   return {'level': level, 'replicate': r, 'early_bird_step': eb,
           'flattening_step': flat,
-          'predicted': emergence.next_timing_point(flat, steps),
-          'measured': measured,
-          'dense_early_stop': em.dense_summary(exp, r)['early_stop_step'],
-          'points': points, 'matrix': matrix, 'summaries': summaries,
-          'full': full, 'control': control}
+          'predicted': emergence.next_timing_point(
+              flat, [s for _, s in points]),
+          'measured': measured, 'dense_early_stop': es,
+          'points': points, 'heat_steps': heat, 'matrix': matrix,
+          'previous': prev, 'summaries': summaries, 'full': full,
+          'control': control, 'final_masks': final_masks}
 
 
 def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
@@ -107,13 +117,14 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
       per = []
       for e in ests:
         steps = dict(e['points'])
-        i = labels.index(label)
+        base = (em.em_dir(exp) / 'oneshot' / f'level_{level}'
+                / f'replicate_{e["replicate"]}' / f't_{label}')
         per.append({'step': steps[label],
                     'frac': steps[label] / e['dense_early_stop'],
                     'ticket': e['summaries'][label], 'full': e['full'],
                     'control': e['control'],
-                    'dist': float(e['matrix'][i, labels.index(
-                        str(exp.total_steps))])})
+                    'dist': pruning.hamming_distance(_ticket_masks(
+                        exp, base, e['replicate']), e['final_masks'])})
       first = per[0]['ticket'] or {}
       row = {'mode': 'oneshot', 'level': level,
              'weights_remaining_pct': 100 * first.get('weights_remaining',
@@ -240,9 +251,9 @@ def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
 def plot_distances(est: dict[str, Any], path: pathlib.Path) -> None:
   """The t-by-t mask distance heat map with the early-bird firing point,
   the flattening prediction and the measured emergence point."""
-  labels = [f'{lab}' if lab != em.EARLY_STOP else f'es={s}'
-            for lab, s in est['points']]
-  steps = [s for _, s in est['points']]
+  steps = est['heat_steps']
+  labels = [f'es={s}' if s == est['dense_early_stop'] else str(s)
+            for s in steps]
   fig, ax = plt.subplots(figsize=(6.4, 5.4))
   im = ax.imshow(est['matrix'], cmap='viridis', origin='lower')
   fig.colorbar(im, ax=ax, label='normalised Hamming distance')

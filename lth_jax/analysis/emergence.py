@@ -11,12 +11,16 @@ ticket trained), two signals over masks pruned to the target counts:
 
 * ``early_bird``: the first step at which the early-bird criterion fires
   (``pruning.distance.early_bird_step``) on masks at a regular grid of
-  steps;
-* ``flattening``: on the doubling timing points, the distance of each mask
-  to the previous one (the change per doubling of training) rises, peaks
-  and falls; the signal is the first point after the peak where it is at
-  most ``fraction`` (0.5, fixed before any ticket was trained) of the
-  running peak. It is causal: it uses only checkpoints up to that point.
+  steps (every evaluation);
+* ``flattening``: on the same grid, the distance of each mask to the
+  previous one falls from its first, largest values; the signal is the
+  first step where it is at most ``fraction`` (0.5) of its running peak. It
+  is causal: it uses only checkpoints up to that step.
+
+(A first version took the distances on the doubling timing points; there
+the change per doubling grows through training, as the intervals do, and
+the rule only caught the transient of the first steps. It was moved to the
+regular grid before any ticket was trained to the end.)
 
 The prediction is the smallest timing point at or after the ``flattening``
 signal: the normalised Hamming distance between two masks keeping a share
@@ -29,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-#: Share of the running peak of the per-doubling mask change that marks
+#: Share of the running peak of the per-interval mask change that marks
 #: the flattening of the curve (chosen a priori).
 FLATTEN_FRACTION = 0.5
 

@@ -27,6 +27,8 @@ job per (seed, t)). Layout, under the trunk's run directory::
   early_masking/oneshot/level_<L>/replicate_<r>/t_<t>/ a level's files
   early_masking/iterative/<point>/replicate_<r>/level_<L>/
   early_masking/controls/replicate_<r>/level_<L>_<counts>/
+  (or the trunk's replicate_<r>/branch_random_prune_layer/level_<L>/ where
+  it is finished with the same mask)
 """
 import dataclasses
 import functools
@@ -74,6 +76,8 @@ class Plan:
     iterative_timing: 'fraction' or 'absolute'.
     iterative_points: fractions or steps.
     grid: the regular steps of the early-bird sequence.
+    doubling: the doubling steps of the flattening signal (0, first
+      point, twice that, ..., T), captured whatever the timing points.
     window, threshold: the early-bird criterion.
     tolerance: how far below the full-mask ticket a ticket still matches.
     require_exact_replay: fail on a replay that differs from the trunk.
@@ -86,6 +90,7 @@ class Plan:
   iterative_timing: str
   iterative_points: tuple[float, ...]
   grid: tuple[int, ...]
+  doubling: tuple[int, ...]
   window: int
   threshold: float
   tolerance: float
@@ -163,11 +168,12 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
   distance.check_window(masking.early_bird_window,
                         masking.early_bird_threshold)
   total = exp.total_steps
+  if masking.first_point < 1:
+    raise ValueError(f'masking.first_point {masking.first_point} must be '
+                     '>= 1 step.')
+  doubling = doubling_points(int(masking.first_point), total)
   if masking.timing_points == 'doubling':
-    if masking.first_point < 1:
-      raise ValueError(f'masking.first_point {masking.first_point} must be '
-                       '>= 1 step.')
-    points = doubling_points(int(masking.first_point), total)
+    points = doubling
   else:
     points = tuple(sorted({int(float(p)) for p in parse_floats(
         masking.timing_points, 'masking.timing_points')}))
@@ -207,6 +213,7 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
       iterative_timing=masking.iterative_timing,
       iterative_points=tuple(int(t) for t in iterative) if absolute
       else iterative, grid=tuple(range(0, total + 1, every)),
+      doubling=doubling,
       window=int(masking.early_bird_window),
       threshold=float(masking.early_bird_threshold),
       tolerance=float(masking.match_tolerance),
@@ -283,7 +290,8 @@ def point_steps(p: Plan, exp: Experiment, replicate: int
 
 def capture_steps(p: Plan, exp: Experiment, replicate: int) -> list[int]:
   """Every step whose dense weights a replicate needs."""
-  steps = set(point_steps(p, exp, replicate).values()) | set(p.grid)
+  steps = (set(point_steps(p, exp, replicate).values()) | set(p.grid)
+           | set(p.doubling))
   if p.mode == 'iterative' and p.iterative_timing == 'absolute':
     steps |= set(p.iterative_points)
   elif p.mode == 'iterative':  # fractions of the dense early-stop step
@@ -399,13 +407,28 @@ class Ticket:
   masks: Any
 
 
+#: The trunk's branch whose masks the control reproduces.
+CONTROL_BRANCH = 'random_prune_layer'
+
+
 def control_ticket(exp: Experiment, replicate: int, level: int,
                    masks: Any) -> Ticket:
-  """The random-prune control with ``masks``'s per-layer counts."""
-  d = (em_dir(exp) / 'controls' / f'replicate_{replicate}'
-       / f'level_{level}_{counts_tag(masks)}')
+  """The random-prune control with ``masks``'s per-layer counts.
+
+  Its key is the trunk's ``random_prune_layer`` key of that level, so with
+  the same counts it is that branch's mask; where the branch level is
+  finished with this very mask it is reused (never retrained).
+  """
   key = branches.control_key(exp, replicate, level)
   dense = exp.dense_masks(exp.init_variables(replicate)['params'])
+  branch = storage.level_dir(exp.run_dir, replicate, level, CONTROL_BRANCH)
+  if storage.level_done(exp.run_dir, replicate, level, CONTROL_BRANCH):
+    theirs = storage.load_tree(branch / 'masks', dense)
+    mine = pruning.random_like(key, masks, 'layer')
+    if pruning.hamming_distance(theirs, mine) == 0.0:
+      return Ticket(branch, replicate, level, theirs)
+  d = (em_dir(exp) / 'controls' / f'replicate_{replicate}'
+       / f'level_{level}_{counts_tag(masks)}')
   control = saved_masks(d / 'masks', dense,
                         lambda: pruning.random_like(key, masks, 'layer'))
   return Ticket(d, replicate, level, control)
