@@ -1,4 +1,7 @@
 """Pure pruning functions over params/mask pytrees."""
+from lth_jax.pruning.distance import bn_channel_mask
+from lth_jax.pruning.distance import distance_matrix
+from lth_jax.pruning.distance import early_bird_step
 from lth_jax.pruning.magnitude import check_rate
 from lth_jax.pruning.magnitude import magnitude_scores
 from lth_jax.pruning.magnitude import prune_global
