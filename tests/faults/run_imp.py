@@ -90,6 +90,7 @@ def install_kill(event: str, run_dir: pathlib.Path) -> None:
   """Patches the library so that the process SIGKILLs itself at ``event``."""
   # pylint: disable=import-outside-toplevel
   from orbax.checkpoint._src.path import atomicity
+  from lth_jax import files
   from lth_jax.lottery import run_lock
   from lth_jax.lottery import storage
   kind, _, pattern = event.partition(':')
@@ -110,7 +111,8 @@ def install_kill(event: str, run_dir: pathlib.Path) -> None:
       real_save(path, tree)
       if kind == 'saved' and hit(path):
         _die()
-    storage.save_tree = save_tree
+    # The layout (storage) and the engine's checkpoints (files) both save.
+    storage.save_tree = files.save_tree = save_tree
   elif kind == 'commit':
     real_finalize = atomicity.AtomicRenameTemporaryPath.finalize
 
@@ -123,13 +125,14 @@ def install_kill(event: str, run_dir: pathlib.Path) -> None:
       return await real_finalize(self, *args, **kwargs)
     atomicity.AtomicRenameTemporaryPath.finalize = finalize
   elif kind == 'wrote':
-    real_write = storage.write_text_atomic
+    real_write = files.write_text_atomic
 
     def write_text_atomic(path, text):
       real_write(path, text)
       if hit(path):
         _die()
-    storage.write_text_atomic = write_text_atomic
+    # Every JSON writer (write_json, write_jsonl) calls files' own.
+    storage.write_text_atomic = files.write_text_atomic = write_text_atomic
   elif kind == 'locked':
     real_enter = run_lock.RunLock.__enter__
 
