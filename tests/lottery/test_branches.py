@@ -61,9 +61,13 @@ def reinit_run(trunk):
 
 
 def test_registry_lists_the_controls():
-  assert branches.all_branch_names() == [
-      'random_prune_global', 'random_prune_layer', 'random_reinit',
-      'same_sign_reinit']
+  # Pruning at init (lottery.init_pruning) registers its branches too.
+  assert {'random_prune_global', 'random_prune_layer', 'random_reinit',
+          'same_sign_reinit', 'snip', 'synflow', 'imp_shuffled'} <= set(
+              branches.all_branch_names())
+  assert branches.all_branch_names() == sorted(branches.all_branch_names())
+  with pytest.raises(ValueError, match="unknown branch 'nope'; known: "):
+    branches.get_branch('nope')
   with pytest.raises(ValueError, match='known: random_prune_global, '):
     branches.get_branch('reinit')
 

@@ -1,5 +1,6 @@
 """Early masking on a tiny trunk (lth_jax.lottery.early_masking)."""
 import importlib
+import os
 import pathlib
 import shutil
 
@@ -238,7 +239,12 @@ def test_trunk_with_another_config_is_refused(trunk, tmp_path):
   assert sorted(str(p) for p in tmp_path.rglob('*')) == listing
 
 
-@pytest.mark.parametrize('name', ['conv6', 'vgg19'])
+@pytest.mark.parametrize('name', [
+    'conv6', pytest.param('vgg19', marks=pytest.mark.skipif(
+        not os.environ.get('LTH_SLOW_TESTS'),
+        reason='about 100 s of CPU (VGG-19 compiles on CPU); set '
+        'LTH_SLOW_TESTS=1; the VGG-19 IMP config runs one level in '
+        'tests/configs/test_cifar_configs.py'))])
 def test_cifar_presets_run_one_level_on_generated_data(name, tmp_path):
   module = importlib.import_module(f'configs.early_masking_{name}_cifar10')
   c = module.get_config('preset=test')
