@@ -29,16 +29,21 @@ DIGEST_FILE = 'lth_sha256.json'
 TRASH_SUFFIX = '.deleting'
 
 
-def write_text_atomic(path: PathLike, text: str) -> None:
+def write_bytes_atomic(path: PathLike, data: bytes) -> None:
   """Writes via a temporary file and ``os.replace`` (never half a file)."""
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.with_name(f'.{path.name}.tmp.{os.getpid()}')
-  with open(tmp, 'w') as f:
-    f.write(text)
+  with open(tmp, 'wb') as f:
+    f.write(data)
     f.flush()
     os.fsync(f.fileno())
   os.replace(tmp, path)
+
+
+def write_text_atomic(path: PathLike, text: str) -> None:
+  """``write_bytes_atomic`` of ``text`` in UTF-8."""
+  write_bytes_atomic(path, text.encode('utf-8'))
 
 
 def write_json(path: PathLike, obj: Any) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from lth_jax import files
 from lth_jax.pruning import tree_paths
 
 PathLike = str | os.PathLike
@@ -229,13 +230,7 @@ def save_ticket(path: PathLike, variables: dict[str, Any], masks: Any, *,
   path = pathlib.Path(path)
   data = encode(variables, masks, model=model, model_kwargs=model_kwargs,
                 config=config)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = path.with_name(f'.{path.name}.tmp.{os.getpid()}')
-  with open(tmp, 'wb') as f:
-    f.write(data)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
+  files.write_bytes_atomic(path, data)
   return len(data)
 
 
