@@ -24,8 +24,10 @@ from lth_jax.training import optimizers
 from lth_jax.training import replicates as replicates_lib
 
 #: Fields that change how a run executes but not its results.
+#: ``pruning.levels`` is one: level L depends only on the levels before it, so
+#: a finished run is extended in place by rerunning it with more levels.
 NON_SEMANTIC = ('replicates', 'sweep', 'checkpoint_every', 'progress',
-                'tensorboard',
+                'tensorboard', 'pruning.levels',
                 'data.root', 'data.source', 'data.tfds_data_dir',
                 'data.tfds_manual_dir', 'data.text.cache_dir')
 

@@ -146,6 +146,18 @@ def test_finished_levels_are_skipped(reference, tmp_path, monkeypatch):
   assert len(summaries) == 3
 
 
+def test_a_finished_run_extends_to_more_levels(reference, tmp_path):
+  config, rdir, _ = reference
+  shorter = tiny_config(levels=1)
+  assert lottery.run_hash(shorter) == lottery.run_hash(config)
+  lottery.run(shorter, str(tmp_path), dataset=tiny_dataset())
+  mine = run_dir(tmp_path, shorter)
+  assert not storage.level_dir(mine, 0, 2).exists()
+  lottery.run(config, str(tmp_path), dataset=tiny_dataset())
+  assert_same(level_files(rdir), level_files(mine))
+  assert json.loads((mine / 'config.json').read_text())['pruning.levels'] == 2
+
+
 def test_run_hash_ignores_execution_fields():
   a = tiny_config()
   b = tiny_config(replicates=3, checkpoint_every='7it')
