@@ -12,6 +12,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax.analysis import supermask_report
 from lth_jax.lottery import supermasks
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
@@ -23,7 +24,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
   result = supermasks.run(_CONFIG.value, _WORKDIR.value)
-  print(supermasks.to_markdown(result['summary']))
+  print(supermask_report.to_markdown(result['summary']))
   print(f"results: {result['out_dir']}")
 
 

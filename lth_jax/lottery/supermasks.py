@@ -24,7 +24,6 @@ only read.
 """
 import hashlib
 import json
-import pathlib
 import time
 from typing import Any
 
@@ -35,6 +34,7 @@ import optax
 
 from lth_jax import pruning
 from lth_jax.analysis import supermask_plots
+from lth_jax.analysis import supermask_report
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import experiment
 from lth_jax.lottery import storage
@@ -286,40 +286,6 @@ def ticket_rows(exp: Experiment, replicates: int) -> list[dict[str, Any]]:
   return rows
 
 
-def _write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-  if not rows:
-    return
-  cols = [c for c in rows[0] if c != 'curve']
-  lines = [','.join(cols)] + [
-      ','.join(f'{r[c]:.4f}' if isinstance(r[c], float) else str(r[c])
-               for c in cols) for r in rows]
-  storage.write_text_atomic(path, '\n'.join(lines) + '\n')
-
-
-def summarise(rows: list[dict[str, Any]], keys: tuple[str, ...]
-              ) -> list[dict[str, Any]]:
-  """Mean, min and max test accuracy over replicates per ``keys`` group.
-
-  >>> summarise([{'a': 1, 'weights_remaining_pct': 50., 'test_acc': 90.},
-  ...            {'a': 1, 'weights_remaining_pct': 50., 'test_acc': 80.}],
-  ...           ('a',))[0]['test_acc_mean']
-  85.0
-  """
-  groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-  for r in rows:
-    groups.setdefault(tuple(r[k] for k in keys), []).append(r)
-  out = []
-  for group_key, group in groups.items():
-    acc = np.array([g['test_acc'] for g in group])
-    out.append({**dict(zip(keys, group_key)),
-                'weights_remaining_pct': float(np.mean(
-                    [g['weights_remaining_pct'] for g in group])),
-                'replicates': len(group), 'test_acc_mean': float(acc.mean()),
-                'test_acc_min': float(acc.min()),
-                'test_acc_max': float(acc.max())})
-  return out
-
-
 def run(config: ml_collections.ConfigDict, workdir: str,
         dataset: Any = None) -> dict[str, list[dict[str, Any]]]:
   """Runs (or resumes) the supermask experiment on a finished trunk.
@@ -351,7 +317,7 @@ def run(config: ml_collections.ConfigDict, workdir: str,
                   'rows': untrained_rows(exp, s, r)}
         storage.write_json(path, cached)
       untrained += cached['rows']
-    _write_csv(out / 'untrained.csv', untrained)
+    supermask_report.write_csv(out / 'untrained.csv', untrained)
   learned = []
   for method in _csv_list(s.methods):
     for k in (float(x) for x in _csv_list(s.remaining)):
@@ -362,80 +328,23 @@ def run(config: ml_collections.ConfigDict, workdir: str,
         for row in learned_runs(exp, s, method, k, todo):
           storage.write_json(paths[row['replicate']], row)
       learned += [storage.read_json(paths[r]) for r in sorted(paths)]
-  _write_csv(out / 'learned.csv', learned)
+  supermask_report.write_csv(out / 'learned.csv', learned)
   tickets = ticket_rows(exp, s.replicates)
-  _write_csv(out / 'tickets.csv', tickets)
+  supermask_report.write_csv(out / 'tickets.csv', tickets)
   summary = (
-      [{'kind': 'untrained', **row} for row in summarise(
+      [{'kind': 'untrained', **row} for row in supermask_report.summarise(
           untrained, ('criterion', 'kept', 'pruned', 'level'))] +
       [{'kind': 'learned', 'criterion': row['method'], 'kept': 'frozen',
-        'pruned': 'zero', 'level': -1, **row} for row in summarise(
+        'pruned': 'zero', 'level': -1, **row} for row in supermask_report.summarise(
             learned, ('method', 'remaining'))] +
       [{'kind': 'ticket', 'criterion': 'trained_ticket', 'kept': 'trained',
-        'pruned': 'zero', **row} for row in summarise(
+        'pruned': 'zero', **row} for row in supermask_report.summarise(
             tickets, ('level',))])
   summary = [{k: v for k, v in row.items() if k not in ('method',
                                                         'remaining')}
              for row in summary]
-  _write_csv(out / 'summary.csv', summary)
+  supermask_report.write_csv(out / 'summary.csv', summary)
   supermask_plots.plot_supermasks(summary, out / 'supermask.png',
                                   title=config.trunk.model)
   return {'untrained': untrained, 'learned': learned, 'tickets': tickets,
           'summary': summary, 'out_dir': out}
-
-
-def _cell(row: dict[str, Any] | None) -> str:
-  if row is None:
-    return '-'
-  if row['replicates'] == 1:
-    return f"{row['test_acc_mean']:.2f}"
-  return (f"{row['test_acc_mean']:.2f} ({row['test_acc_min']:.2f}-"
-          f"{row['test_acc_max']:.2f})")
-
-
-def to_markdown(summary: list[dict[str, Any]]) -> str:
-  """Markdown tables of ``run``'s summary: test accuracy, mean (min-max).
-
-  One table of untrained supermasks per (kept, pruned) treatment (a row per
-  criterion, a column per trunk level), then the learned supermasks and
-  the trained ticket per fraction of weights remaining.
-  """
-  out = []
-  untrained = [r for r in summary if r['kind'] == 'untrained'
-               and r['level'] > 0]
-  levels = sorted({r['level'] for r in untrained})
-  pct = {r['level']: r['weights_remaining_pct'] for r in untrained}
-  tickets = {r['level']: r for r in summary if r['kind'] == 'ticket'}
-  treatments = list(dict.fromkeys((r['kept'], r['pruned'])
-                                  for r in untrained))
-  for kept, pruned in treatments:
-    out.append(f'Untrained supermasks, kept = {kept}, pruned = {pruned}:\n')
-    out.append('| criterion | ' + ' | '.join(f'{pct[l]:.1f} %'
-                                             for l in levels) + ' |')
-    out.append('|---' * (len(levels) + 1) + '|')
-    for name in dict.fromkeys(r['criterion'] for r in untrained):
-      cells = {r['level']: r for r in untrained if r['criterion'] == name
-               and r['kept'] == kept and r['pruned'] == pruned}
-      out.append(f'| {name} | ' + ' | '.join(_cell(cells.get(l))
-                                             for l in levels) + ' |')
-    out.append('| trained ticket | ' + ' | '.join(
-        _cell(tickets.get(l)) for l in levels) + ' |\n')
-  learned = [r for r in summary if r['kind'] == 'learned']
-  if learned:
-    fracs = sorted({round(r['weights_remaining_pct'], 1) for r in learned})
-    out.append('Learned supermasks (frozen weights), and the trained ticket '
-               'at the nearest trunk level:\n')
-    out.append('| method | ' + ' | '.join(f'{f:g} %' for f in fracs) + ' |')
-    out.append('|---' * (len(fracs) + 1) + '|')
-    for method in dict.fromkeys(r['criterion'] for r in learned):
-      cells = {round(r['weights_remaining_pct'], 1): r for r in learned
-               if r['criterion'] == method}
-      out.append(f'| {method} | ' + ' | '.join(_cell(cells.get(f))
-                                               for f in fracs) + ' |')
-    if tickets:
-      near = [min(tickets.values(), key=lambda t, f=f: abs(
-          t['weights_remaining_pct'] - f)) for f in fracs]
-      out.append('| trained ticket | ' + ' | '.join(
-          f"{_cell(t)} @ {t['weights_remaining_pct']:.1f} %" for t in near)
-                 + ' |')
-  return '\n'.join(out) + '\n'

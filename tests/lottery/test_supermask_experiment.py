@@ -7,6 +7,7 @@ import pytest
 
 from lth_jax import lottery
 from lth_jax.lottery import storage
+from lth_jax.analysis import supermask_report
 from lth_jax.lottery import supermasks
 
 from conftest import tiny_config
@@ -63,7 +64,7 @@ def test_writes_tables_and_figure(trunk):
       ('edge_popup', 0)]
   assert all(r['weights_remaining_pct'] == pytest.approx(50, abs=0.1)
              for r in learned)
-  text = supermasks.to_markdown(result['summary'])
+  text = supermask_report.to_markdown(result['summary'])
   assert '| large_final |' in text and '| edge_popup |' in text
   # A rerun reuses the finished learned runs.
   again = supermasks.run(config(), str(workdir), dataset=data)
