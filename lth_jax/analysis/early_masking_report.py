@@ -64,7 +64,7 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
              ) -> dict[str, Any]:
   """Predicted (dense checkpoints only) and measured emergence, one
   replicate, one target level; also the t-by-t distance matrix over the
-  doubling steps and the dense early-stop step.
+  doubling steps, the timing points and the dense early-stop step.
 
   Both signals use the masks of the regular grid ``p.grid`` (every
   evaluation): the early-bird step, and the flattening of each mask's
@@ -83,9 +83,9 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
   prev = distance.previous_distances(grid)
   flat = emergence.flattening_step(list(p.grid), prev)
   es = em.dense_summary(exp, r)['early_stop_step']
-  heat = sorted(set(p.doubling) | {es})
-  matrix = distance.distance_matrix([mask_at(s) for s in heat])
   points = sorted(em.point_steps(p, exp, r).items(), key=lambda kv: kv[1])
+  heat = sorted(set(p.doubling) | {s for _, s in points} | {es})
+  matrix = distance.distance_matrix([mask_at(s) for s in heat])
   base = em.em_dir(exp) / 'oneshot' / f'level_{level}' / f'replicate_{r}'
   summaries = {label: _summary(base / f't_{label}') for label, _ in points}
   full = summaries[str(exp.total_steps)]
