@@ -146,9 +146,15 @@ def test_report(oneshot):
   assert last['ticket_acc_mean'] == last['full_acc_mean']
   first = [r for r in out['rows'] if r['t'] == '0'][0]
   assert first['dist_to_final_mean'] > 0
-  for name in ('csv', 'estimate_csv', 'accuracy_png', 'distance_png_1'):
+  for name in ('csv', 'estimate_csv', 'replicates_csv', 'accuracy_png',
+               'distance_png_1'):
     assert pathlib.Path(out['files'][name]).stat().st_size > 0
   est = out['estimates'][0]
+  per = early_masking_report.replicate_rows(out['estimates'], 0.002)
+  assert len(per) == 5  # one replicate, 4 timing points and 'es'
+  final = [r for r in per if r['t'] == str(STEPS)][0]
+  assert final['ticket_acc'] == final['full_acc'] == last['full_acc_mean']
+  assert final['wins'] == (final['ticket_acc'] > final['control_acc'])
   assert est['heat_steps'][:4] == [0, 5, 10, 20]
   assert est['matrix'].shape == (len(est['heat_steps']),) * 2
   np.testing.assert_array_equal(np.diag(est['matrix']), 0.0)
