@@ -6,6 +6,8 @@ reused (its run hash must match an existing trunk, or level 0 is trained
 once), ``masking`` the mask-timing experiment
 (``lth_jax.lottery.early_masking``).
 """
+from typing import Any, Callable
+
 import ml_collections
 
 from configs import options as options_lib
@@ -70,3 +72,33 @@ def pop_common(options: dict[str, str]) -> dict[str, str]:
   """
   return {k: options.pop(k) for k in list(options)
           if k in options_lib.COMMON_OPTIONS}
+
+
+def trunk_and_options(get_trunk_config: Callable[[str], Any],
+                      arg: str | None
+                      ) -> tuple[ml_collections.ConfigDict, dict[str, str],
+                                 str]:
+  """Parses ``arg``; builds the trunk with its preset and common options.
+
+  Returns:
+    ``(trunk, the remaining options, preset)``.
+  """
+  options = options_lib.parse_options(arg)
+  preset = options.pop('preset', 'paper')
+  common = pop_common(options)
+  trunk = get_trunk_config(','.join(
+      [f'preset={preset}'] + [f'{k}={v}' for k, v in common.items()]))
+  return trunk, options, preset
+
+
+#: The CIFAR-10 configs' default targets (levels of 20 % a level).
+CIFAR_TARGETS = '0.2;0.1'
+
+
+def cifar_config(get_trunk_config: Callable[[str], Any], arg: str | None
+                 ) -> ml_collections.ConfigDict:
+  """The early-masking config of a CIFAR-10 trunk (Conv-6, VGG-19)."""
+  trunk, options, preset = trunk_and_options(get_trunk_config, arg)
+  if preset != 'test':
+    options.setdefault('targets', CIFAR_TARGETS)
+  return early_masking_config(trunk, options, preset)

@@ -20,22 +20,18 @@ import ml_collections
 
 from configs import early_masking
 from configs import lenet300_mnist
-from configs import options as options_lib
 
 LEARNING_RATES = {'3e-4': 3e-4, '1.2e-3': 1.2e-3}
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The early-masking config; ``arg`` holds the options."""
-  options = options_lib.parse_options(arg)
-  preset = options.pop('preset', 'paper')
+  trunk, options, preset = early_masking.trunk_and_options(
+      lenet300_mnist.get_config, arg)
   lr = options.pop('lr', '3e-4')
   if lr not in LEARNING_RATES:
     raise ValueError(f'lr={lr!r} is not a preset learning rate; use one of '
                      f'{", ".join(LEARNING_RATES)}.')
-  common = early_masking.pop_common(options)
-  trunk = lenet300_mnist.get_config(','.join(
-      [f'preset={preset}'] + [f'{k}={v}' for k, v in common.items()]))
   with trunk.unlocked():
     trunk.training.learning_rate = LEARNING_RATES[lr]
   return early_masking.early_masking_config(trunk, options, preset)

@@ -16,16 +16,8 @@ import ml_collections
 
 from configs import vgg19_cifar10
 from configs import early_masking
-from configs import options as options_lib
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The early-masking config; ``arg`` holds the options."""
-  options = options_lib.parse_options(arg)
-  preset = options.pop('preset', 'paper')
-  common = early_masking.pop_common(options)
-  trunk = vgg19_cifar10.get_config(','.join(
-      [f'preset={preset}'] + [f'{k}={v}' for k, v in common.items()]))
-  if preset != 'test':
-    options.setdefault('targets', '0.2;0.1')
-  return early_masking.early_masking_config(trunk, options, preset)
+  return early_masking.cifar_config(vgg19_cifar10.get_config, arg)

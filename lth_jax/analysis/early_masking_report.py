@@ -64,7 +64,7 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
              ) -> dict[str, Any]:
   """Predicted (dense checkpoints only) and measured emergence, one
   replicate, one target level; also the t-by-t distance matrix over the
-  doubling steps and the dense early-stop step.
+  doubling steps, the timing points and the dense early-stop step.
 
   Both signals use the masks of the regular grid ``p.grid`` (every
   evaluation): the early-bird step, and the flattening of each mask's
@@ -83,9 +83,9 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
   prev = distance.previous_distances(grid)
   flat = emergence.flattening_step(list(p.grid), prev)
   es = em.dense_summary(exp, r)['early_stop_step']
-  heat = sorted(set(p.doubling) | {es})
-  matrix = distance.distance_matrix([mask_at(s) for s in heat])
   points = sorted(em.point_steps(p, exp, r).items(), key=lambda kv: kv[1])
+  heat = sorted(set(p.doubling) | {s for _, s in points} | {es})
+  matrix = distance.distance_matrix([mask_at(s) for s in heat])
   base = em.em_dir(exp) / 'oneshot' / f'level_{level}' / f'replicate_{r}'
   summaries = {label: _summary(base / f't_{label}') for label, _ in points}
   full = summaries[str(exp.total_steps)]
@@ -139,6 +139,26 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
       row['early_bird_steps'] = ' '.join(str(e['early_bird_step'])
                                          for e in ests)
       rows.append(row)
+  return rows
+
+
+def replicate_rows(estimates: list[dict[str, Any]], tolerance: float
+                   ) -> list[dict[str, Any]]:
+  """One row per (target level, replicate, timing point): the ticket, the
+  full-mask ticket, the control, and whether the ticket wins
+  (``emergence.wins``)."""
+  rows = []
+  for e in estimates:
+    full, control = _acc(e['full']), _acc(e['control'])
+    for label, step in e['points']:
+      acc = _acc(e['summaries'][label])
+      rows.append({
+          'level': e['level'], 'replicate': e['replicate'], 't': label,
+          't_step': step, 't_frac_dense_es': step / e['dense_early_stop'],
+          'ticket_acc': acc, 'ticket_es': _es(e['summaries'][label]),
+          'full_acc': full, 'control_acc': control,
+          'wins': None if None in (acc, full, control)
+                  else emergence.wins(acc, full, control, tolerance)})
   return rows
 
 
@@ -287,6 +307,9 @@ ONESHOT_COLUMNS = ['level', 'weights_remaining_pct', 't', 't_step_mean',
 ESTIMATE_COLUMNS = ['level', 'replicate', 'dense_early_stop',
                     'early_bird_step', 'flattening_step', 'predicted',
                     'measured']
+REPLICATE_COLUMNS = ['level', 'replicate', 't', 't_step', 't_frac_dense_es',
+                     'ticket_acc', 'ticket_es', 'full_acc', 'control_acc',
+                     'wins']
 ITERATIVE_COLUMNS = ['level', 'weights_remaining_pct', 't',
                      'mask_source_steps_mean', 'ticket_acc_mean',
                      'ticket_acc_min', 'ticket_acc_max', 'ticket_es_mean',
@@ -314,6 +337,9 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
     est_rows = [{k: e[k] for k in ESTIMATE_COLUMNS} for e in ests]
     files['estimate_csv'] = out / 'oneshot_estimate.csv'
     write_csv(files['estimate_csv'], est_rows)
+    per_replicate = replicate_rows(ests, p.tolerance)
+    files['replicates_csv'] = out / 'oneshot_replicates.csv'
+    write_csv(files['replicates_csv'], per_replicate)
     files['accuracy_png'] = out / 'oneshot_accuracy.png'
     plot_accuracy(rows, files['accuracy_png'], p.timing_points[1],
                   float(np.mean([e['dense_early_stop'] for e in ests])))
@@ -323,6 +349,7 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
             out / f'oneshot_distance_level_{e["level"]}.png')
         plot_distances(e, files[f'distance_png_{e["level"]}'])
     parts += [to_markdown(rows, ONESHOT_COLUMNS),
+              to_markdown(per_replicate, REPLICATE_COLUMNS),
               to_markdown(est_rows, ESTIMATE_COLUMNS)]
   else:
     rows, ests = iterative_rows(exp, p), []

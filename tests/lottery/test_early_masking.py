@@ -16,6 +16,7 @@ from lth_jax import pruning
 from lth_jax.analysis import early_masking_report
 from lth_jax.lottery import branches
 from lth_jax.lottery import early_masking as em
+from lth_jax.lottery import imp
 from lth_jax.lottery import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
@@ -94,7 +95,7 @@ def test_captured_weights_are_those_of_step_t(oneshot):
   short = Experiment.setup(trunk_config(training__steps='5it',
                                         checkpoint_every='0it'),
                            str(oneshot[0] / 'short'), tiny_dataset())
-  state = em.imp.start_state(exp, 0, 0)
+  state = imp.start_state(exp, 0, 0)
   run = short.train([state], [oneshot[0] / 'short' / 'x'], 'short')[0]
   w5 = storage.load_tree(em.capture_dir(exp, 0) / 'step_5')
   assert files.tree_digest(em.variables_of(run.state)) == \
@@ -145,9 +146,15 @@ def test_report(oneshot):
   assert last['ticket_acc_mean'] == last['full_acc_mean']
   first = [r for r in out['rows'] if r['t'] == '0'][0]
   assert first['dist_to_final_mean'] > 0
-  for name in ('csv', 'estimate_csv', 'accuracy_png', 'distance_png_1'):
+  for name in ('csv', 'estimate_csv', 'replicates_csv', 'accuracy_png',
+               'distance_png_1'):
     assert pathlib.Path(out['files'][name]).stat().st_size > 0
   est = out['estimates'][0]
+  per = early_masking_report.replicate_rows(out['estimates'], 0.002)
+  assert len(per) == 5  # one replicate, 4 timing points and 'es'
+  final = [r for r in per if r['t'] == str(STEPS)][0]
+  assert final['ticket_acc'] == final['full_acc'] == last['full_acc_mean']
+  assert final['wins'] == (final['ticket_acc'] > final['control_acc'])
   assert est['heat_steps'][:4] == [0, 5, 10, 20]
   assert est['matrix'].shape == (len(est['heat_steps']),) * 2
   np.testing.assert_array_equal(np.diag(est['matrix']), 0.0)
@@ -269,3 +276,16 @@ def test_lenet_config_variants():
   assert lottery.run_hash(proposal.trunk) != lottery.run_hash(shared)
   with pytest.raises(ValueError, match='lr='):
     module.get_config('lr=1e-2')
+
+
+@pytest.mark.parametrize('name', ['conv6', 'vgg19'])
+def test_cifar_configs_wrap_their_trunk_config(name):
+  module = importlib.import_module(f'configs.early_masking_{name}_cifar10')
+  trunk_module = importlib.import_module(f'configs.{name}_cifar10')
+  c = module.get_config('preset=cpu,replicates=2,mode=iterative')
+  assert c.trunk.to_dict() == trunk_module.get_config(
+      'preset=cpu,replicates=2').to_dict()
+  assert (c.masking.mode, c.masking.targets) == ('iterative', '0.2,0.1')
+  assert module.get_config('preset=test').masking.targets == '0.5'
+  with pytest.raises(ValueError, match='unknown config options'):
+    module.get_config('preset=cpu,lr=3e-4')
