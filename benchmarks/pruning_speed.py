@@ -22,11 +22,13 @@ Every method but ``naive`` runs in one subprocess per size, on the same
 params, so ``vs bitwise`` is a ratio within one process; ``naive`` runs in
 its own (its sort needs several times the params' memory). Time: best of
 ``--repeats`` warm calls (compile: the first call less a warm one) or one
-call of the AOT-compiled program (naive); each timing records
-``os.getloadavg()`` (the machine may be shared). Peak memory: the process's
-peak RSS during the timed call (VmHWM, reset through
-``/proc/self/clear_refs``) minus its RSS before the call, over the bytes of
-the params; ``scratch`` leaves out the new masks. ``identical`` compares
+call of the AOT-compiled program (naive), with the CPU seconds of all the
+process's threads in that call (less sensitive to a loaded machine than
+the wall time); each timing records ``os.getloadavg()``. Peak memory: the
+process's peak RSS during the timed call (VmHWM, reset through
+``/proc/self/clear_refs``) minus its RSS before the call, over the bytes
+of the params (the largest over the timed calls); ``scratch`` leaves out
+the new masks. ``identical`` compares
 mask fingerprints with ``bitwise_jit`` (and ``naive`` where it ran). A
 naive run that would not fit in RAM or ``--naive_max_seconds`` is skipped
 and reported with its extrapolated need.
@@ -60,7 +62,7 @@ _METHODS = flags.DEFINE_list(
     'Methods to run (see the module docstring).')
 _LEAVES = flags.DEFINE_integer('leaves', 12, 'Prunable leaves in the tree.')
 _RATE = flags.DEFINE_float('rate', 0.2, 'Pruning rate (level 1).')
-_REPEATS = flags.DEFINE_integer('repeats', 2, 'Warm calls (best is kept).')
+_REPEATS = flags.DEFINE_integer('repeats', 3, 'Warm calls (best is kept).')
 _NAIVE_MAX_SECONDS = flags.DEFINE_float(
     'naive_max_seconds', 240, 'Skip naive where extrapolation exceeds this.')
 _TIMEOUT = flags.DEFINE_integer('timeout', 900, 'Per-case limit in seconds.')
@@ -175,13 +177,14 @@ def fingerprint(masks) -> str:
 
 
 def measured_call(fn, *args):
-  """(seconds, extra peak bytes, result) of one call."""
+  """(seconds, CPU seconds of all threads, extra peak bytes, result)."""
   reset_peak()
   before = memory_kb()['VmRSS']
-  tic = time.perf_counter()
+  cpu, tic = time.process_time(), time.perf_counter()
   out = jax.block_until_ready(fn(*args))
   seconds = time.perf_counter() - tic
-  return seconds, (memory_kb()['VmHWM'] - before) * 1024, out
+  cpu = time.process_time() - cpu
+  return seconds, cpu, (memory_kb()['VmHWM'] - before) * 1024, out
 
 
 def method_fn(method: str):
@@ -227,17 +230,19 @@ def time_method(method: str, params, param_bytes: int) -> dict[str, object]:
   times = []
   for _ in range(repeats):
     masks = ones_masks(params)
-    seconds, extra, out = measured_call(fn, params, masks)
+    seconds, cpu, extra, out = measured_call(fn, params, masks)
     del masks
-    times.append({'s': round(seconds, 3), 'extra': extra, 'load': load()})
-    print(f'# {method} {row["params"]:,}: {seconds:.3f} s, load {load()}',
-          file=sys.stderr, flush=True)
+    times.append({'s': round(seconds, 3), 'cpu': round(cpu, 3),
+                  'extra': extra, 'load': load()})
+    print(f'# {method} {row["params"]:,}: {seconds:.3f} s ({cpu:.3f} s CPU), '
+          f'load {load()}', file=sys.stderr, flush=True)
     new_bytes = sum(x.nbytes for x in jax.tree.leaves(out))
     row['masks'] = fingerprint(out)
     row['kept'] = int(sum(int(x.sum()) for x in jax.tree.leaves(out)))
     del out
   best = min(times, key=lambda t: t['s'])
-  row['time_s'], row['load'] = best['s'], best['load']
+  row['time_s'], row['cpu_s'], row['load'] = best['s'], best['cpu'], best[
+      'load']
   row['times'] = ' '.join(f'{t["s"]:.2f}@{t["load"]}' for t in times)
   if method != 'naive':  # Compile: the first call less a warm one.
     row['compile_s'] = max(0.0, first_call - row['time_s'])
@@ -312,18 +317,19 @@ def size_text(n: int) -> str:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-  header = ('| params | method | time (s) | vs bitwise | vs naive | '
-            'compile (s) | extra peak / params | scratch / params | '
-            'identical | load (1/5/15 min) |')
-  lines = [header, '|' + '---|' * 10]
+  header = ('| params | method | time (s) | CPU (s) | vs bitwise | '
+            'vs naive | compile (s) | extra peak / params | '
+            'scratch / params | identical | load (1/5/15 min) |')
+  lines = [header, '|' + '---|' * 11]
   for r in rows:
     if 'time_s' not in r:
       lines.append(f'| {size_text(r["params"])} | {r["method"]} | '
-                   f'{r.get("note", "")} |' + ' |' * 7)
+                   f'{r.get("note", "")} |' + ' |' * 8)
       continue
     lines.append(
         f'| {size_text(r["params"])} | {r["method"]} | {r["time_s"]:.2f} | '
-        f'{r.get("vs_bitwise", "")} | {r.get("speedup", "")} | '
+        f'{r["cpu_s"]:.2f} | {r.get("vs_bitwise", "")} | '
+        f'{r.get("speedup", "")} | '
         f'{r["compile_s"]:.2f} | {r["extra_pct"]:.2f} % | '
         f'{r["scratch_pct"]:.2f} % | {r.get("identical", "")} | '
         f'{r["load"]} |')
@@ -377,7 +383,7 @@ def main(argv):
   table = markdown(rows)
   print(table)
   if _OUT.value:
-    fields = ['params', 'method', 'time_s', 'vs_bitwise', 'speedup',
+    fields = ['params', 'method', 'time_s', 'cpu_s', 'vs_bitwise', 'speedup',
               'compile_s', 'extra_pct', 'scratch_pct', 'identical', 'kept',
               'masks', 'load', 'times', 'param_gb', 'maxrss_gb', 'note']
     with open(_OUT.value, 'w', newline='') as f:
