@@ -9,10 +9,12 @@ of keys above it and the number of ties. A third pass writes the masks.
 
 Ties at the threshold are split by (leaf, flat index) order, as in every
 selection. Only where the split falls inside the ties (``0 < need <
-ties``) is more read: one count of ties per leaf up to the leaf where the
-split falls, then one or two histogram passes over that leaf's tie
-positions (16 bits of the flat index at a time) that name the position of
-the ``need``-th tie.
+ties``) is more read: histograms of the ties' positions, 16 bits at a
+time, name the position of the ``need``-th tie. Eagerly they run leaf by
+leaf up to the leaf that holds it (a leaf's first position pass also
+counts its ties); under ``jax.jit`` over global positions (leaf offset +
+flat index), in one or two passes, the second reading only the leaves
+that can hold it.
 
 Histograms are scatter-adds into ``BINS`` counts (256 KB), leaf by leaf;
 on a sharded leaf XLA scatters per shard and all-reduces the counts, so no
@@ -114,8 +116,12 @@ def _fetch(hist) -> np.ndarray:
 
 
 def _position_eager(scores, mask, chunk, threshold, want, absolute):
-  """(flat index of the ``want``-th tie at ``threshold``, 0), or (size - 1,
-  ``want`` less this leaf's ties) where the leaf has fewer ties."""
+  """Where the ``want``-th tie at ``threshold`` falls in one leaf.
+
+  Returns:
+    (its flat index, 0), or (the leaf's size - 1, ``want`` less the leaf's
+    ties) where the leaf has fewer ties: all of them are kept.
+  """
   dtype = passes.count_dtype()
   prefix = 0
   for i, (shift, high) in enumerate(_position_passes(np.size(mask))):
@@ -204,13 +210,11 @@ def keep_top_k_traced(scores, masks, k, *, chunks, absolute):
     for s, m, c, offset, size in zip(scores, masks, chunks, offsets, sizes):
 
       def digit(key, m, index, offset=offset):
-        at = index + offset
-        counted = jnp.where(
-            by_position,
-            m & (key == key_prefix) & ((at & pos_high) == position),
-            m & ((key & key_high) == key_prefix))
-        return counted, jnp.where(by_position, (at >> pos_shift) & _LOW,
-                                  (key >> key_shift) & _LOW)
+        by_key = _value_digit(key_shift, key_high, key_prefix)(key, m, index)
+        by_tie = _position_digit(key_prefix, pos_shift, pos_high, position)(
+            key, m, index + offset)
+        return tuple(jnp.where(by_position, t, v)
+                     for t, v in zip(by_tie, by_key))
 
       # Each leaf waits for the previous one (one leaf's scratch at a
       # time); position passes read only the leaves that can hold the tie.

@@ -12,7 +12,8 @@ and the k-th largest key is found by counting (``select_passes``):
 
 * ``method='radix'`` (default, ``radix_select``): two histogram passes over
   the keys' 16-bit digits find the threshold, a third writes the masks
-  (more only where ties at the threshold must be split inside one leaf);
+  (one or two more histograms of tie positions only where the ties at the
+  threshold must be split);
 * ``method='bitwise'`` (``bitwise_select``): the threshold built bit by bit,
   one counting pass per bit (33 passes); the baseline, same masks.
 
