@@ -1,5 +1,4 @@
 """Exact top-k selection: the counting search against a sort-based reference."""
-import functools
 import os
 import subprocess
 import sys
