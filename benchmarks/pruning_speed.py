@@ -1,29 +1,35 @@
-r"""Time and peak memory of global magnitude pruning, 1 M to 1 B weights.
+r"""Time and peak memory of exact global magnitude pruning, 1 M to 1 B weights.
 
-  python -m benchmarks.pruning_speed --sizes=1M,20M,100M --with_1b \
-      --out=pruning_speed.csv
+  python -m benchmarks.pruning_speed --sizes=100M --with_1b --out=speed.csv
 
 The params are a float32 pytree of ``--leaves`` kernels of mixed sizes
 (plus unprunable biases); masks start all-ones and every method prunes
 ``--rate`` at level 1 (global, one threshold). Methods:
 
+* ``radix_jit``: ``keep_top_k_global(params, masks, k, absolute=True)``
+  (the radix selection, 3 passes) under ``jax.jit`` with the masks
+  donated: no copy of ``|w|``, new masks written over the old ones;
+* ``bitwise_jit``: the same with ``method='bitwise'``, the 33-pass search
+  the radix selection replaces: the baseline of the ``vs bitwise`` ratio;
 * ``prune_global``: ``lth_jax.pruning.prune_global`` called eagerly, as a
-  user would (today it materialises ``|w|`` through ``magnitude_scores``);
-* ``lean_jit``: the same pruning as ``keep_top_k_global(params, masks, k,
-  absolute=True)`` under ``jax.jit`` with the masks donated: no copy of
-  ``|w|``, new masks written over the old ones;
-* ``lean_eager`` (not run by default): the same, called eagerly, i.e. what
-  ``prune_global`` costs once it ranks ``|w|`` in place;
-* ``naive``: the baseline: concatenate ``|w|`` of all leaves, ``jnp.sort``,
-  threshold, ties split with a ``cumsum`` (jitted, masks donated).
+  user would (it ranks ``|w|`` in place; new masks beside the old ones);
+* ``radix_eager``, ``bitwise_eager`` (not run by default): the lean
+  selections called eagerly;
+* ``naive``: concatenate ``|w|`` of all leaves, ``jnp.sort``, threshold,
+  ties split with a ``cumsum`` (jitted, masks donated).
 
-Each (method, size) runs in a fresh subprocess. Time: best of the warm
-calls (lth-jax; compile: the first call less a warm one) or one call of
-the AOT-compiled program (naive). Peak memory: the process's peak RSS
-during the timed call (VmHWM, reset through ``/proc/self/clear_refs``)
-minus its RSS before the call, over the bytes of the params; ``scratch``
-leaves out the new masks. ``identical`` compares mask fingerprints with
-the naive masks (or, where naive is skipped, with ``prune_global``). A
+Every method but ``naive`` runs in one subprocess per size, on the same
+params, so ``vs bitwise`` is a ratio within one process; ``naive`` runs in
+its own (its sort needs several times the params' memory). Time: best of
+``--repeats`` warm calls (compile: the first call less a warm one) or one
+call of the AOT-compiled program (naive), with the CPU seconds of all the
+process's threads in that call (less sensitive to a loaded machine than
+the wall time); each timing records ``os.getloadavg()``. Peak memory: the
+process's peak RSS during the timed call (VmHWM, reset through
+``/proc/self/clear_refs``) minus its RSS before the call, over the bytes
+of the params (the largest over the timed calls); ``scratch`` leaves out
+the new masks. ``identical`` compares
+mask fingerprints with ``bitwise_jit`` (and ``naive`` where it ran). A
 naive run that would not fit in RAM or ``--naive_max_seconds`` is skipped
 and reported with its extrapolated need.
 """
@@ -51,16 +57,18 @@ from lth_jax.pruning import selection
 _SIZES = flags.DEFINE_list('sizes', ['1M', '20M', '100M'],
                            'Parameter counts (K, M, B suffixes).')
 _WITH_1B = flags.DEFINE_bool('with_1b', False, 'Also run 1 B parameters.')
-_METHODS = flags.DEFINE_list('methods', ['prune_global', 'lean_jit', 'naive'],
-                             'Methods to run.')
+_METHODS = flags.DEFINE_list(
+    'methods', ['radix_jit', 'bitwise_jit', 'prune_global', 'naive'],
+    'Methods to run (see the module docstring).')
 _LEAVES = flags.DEFINE_integer('leaves', 12, 'Prunable leaves in the tree.')
 _RATE = flags.DEFINE_float('rate', 0.2, 'Pruning rate (level 1).')
-_REPEATS = flags.DEFINE_integer('repeats', 2, 'Warm calls (best is kept).')
+_REPEATS = flags.DEFINE_integer('repeats', 3, 'Warm calls (best is kept).')
 _NAIVE_MAX_SECONDS = flags.DEFINE_float(
     'naive_max_seconds', 240, 'Skip naive where extrapolation exceeds this.')
 _TIMEOUT = flags.DEFINE_integer('timeout', 900, 'Per-case limit in seconds.')
 _OUT = flags.DEFINE_string('out', '', 'Write the table to this CSV file.')
-_WORKER = flags.DEFINE_string('worker', '', 'Internal: "method:params".')
+_WORKER = flags.DEFINE_string('worker', '',
+                              'Internal: "method,method,...:params".')
 
 _MEMORY_FIELDS = ('VmRSS', 'VmHWM')
 
@@ -98,8 +106,9 @@ def ones_masks(params):
   return jax.block_until_ready(pruning.ones_like(params))
 
 
-def lean_prune_global(params, masks, rate: float, level: int):
-  """Global magnitude pruning with no copy of ``|w|`` (masks donated)."""
+def lean_prune_global(params, masks, rate: float, level: int,
+                      method: str = 'radix'):
+  """Global magnitude pruning with no copy of ``|w|``."""
   m_leaves, treedef = jax.tree.flatten(masks, is_leaf=lambda x: x is None)
   p_leaves = treedef.flatten_up_to(params)
   idx = [i for i, m in enumerate(m_leaves) if m is not None]
@@ -109,7 +118,7 @@ def lean_prune_global(params, masks, rate: float, level: int):
   k = round((1.0 - rate) ** level * size)
   kept = selection.keep_top_k_global([p_leaves[i] for i in idx],
                                      [m_leaves[i] for i in idx], k,
-                                     absolute=True)
+                                     absolute=True, method=method)
   for i, new in zip(idx, kept):
     m_leaves[i] = new
   return jax.tree.unflatten(treedef, m_leaves)
@@ -168,35 +177,46 @@ def fingerprint(masks) -> str:
 
 
 def measured_call(fn, *args):
-  """(seconds, extra peak bytes, result) of one call."""
+  """(seconds, CPU seconds of all threads, extra peak bytes, result)."""
   reset_peak()
   before = memory_kb()['VmRSS']
-  tic = time.perf_counter()
+  cpu, tic = time.process_time(), time.perf_counter()
   out = jax.block_until_ready(fn(*args))
   seconds = time.perf_counter() - tic
-  return seconds, (memory_kb()['VmHWM'] - before) * 1024, out
+  cpu = time.process_time() - cpu
+  return seconds, cpu, (memory_kb()['VmHWM'] - before) * 1024, out
 
 
-def run_worker(method: str, total: int) -> dict[str, object]:
-  """One case in this (fresh) process; returns the row as a dict."""
-  params = make_tree(total, _LEAVES.value)
-  n_params = sum(p['kernel'].size for p in params.values())
-  param_bytes = sum(x.nbytes for x in jax.tree.leaves(params))
+def method_fn(method: str):
+  """(the function of ``method``, whether it is AOT-compiled, donated)."""
   rate = _RATE.value
-  row = {'params': n_params, 'method': method}
+  lean = functools.partial(lean_prune_global, rate=rate, level=1)
   if method == 'prune_global':
-    fn = functools.partial(pruning.prune_global, rate=rate, level=1)
-  elif method == 'lean_eager':
-    fn = functools.partial(lean_prune_global, rate=rate, level=1)
-  elif method == 'lean_jit':
-    fn = jax.jit(functools.partial(lean_prune_global, rate=rate, level=1),
-                 donate_argnums=1)
-  elif method == 'naive':
-    fn = jax.jit(functools.partial(naive_prune_global, rate=rate, level=1),
-                 donate_argnums=1)
-  else:
-    raise ValueError(f'unknown method {method!r}; known: prune_global, '
-                     'lean_eager, lean_jit, naive.')
+    return functools.partial(pruning.prune_global, rate=rate, level=1), False
+  if method in ('radix_eager', 'bitwise_eager'):
+    return functools.partial(lean, method=method.split('_')[0]), False
+  if method in ('radix_jit', 'bitwise_jit'):
+    return jax.jit(functools.partial(lean, method=method.split('_')[0]),
+                   donate_argnums=1), True
+  if method == 'naive':
+    return jax.jit(functools.partial(naive_prune_global, rate=rate, level=1),
+                   donate_argnums=1), True
+  raise ValueError(f'unknown method {method!r}; known: {", ".join(METHODS)}.')
+
+
+METHODS = ('radix_jit', 'bitwise_jit', 'prune_global', 'radix_eager',
+           'bitwise_eager', 'naive')
+
+
+def load() -> str:
+  return '/'.join(f'{x:.1f}' for x in os.getloadavg())
+
+
+def time_method(method: str, params, param_bytes: int) -> dict[str, object]:
+  """One method's row, on params already built in this process."""
+  fn, donated = method_fn(method)
+  row = {'params': sum(p['kernel'].size for p in params.values()),
+         'method': method}
   if method == 'naive':
     tic = time.perf_counter()
     fn = fn.lower(params, ones_masks(params)).compile()
@@ -207,23 +227,28 @@ def run_worker(method: str, total: int) -> dict[str, object]:
     jax.block_until_ready(fn(params, ones_masks(params)))
     first_call = time.perf_counter() - tic
     repeats = _REPEATS.value
-  best = None
+  times = []
   for _ in range(repeats):
     masks = ones_masks(params)
-    seconds, extra, out = measured_call(fn, params, masks)
+    seconds, cpu, extra, out = measured_call(fn, params, masks)
     del masks
-    if best is None or seconds < best[0]:
-      best = (seconds, extra)
+    times.append({'s': round(seconds, 3), 'cpu': round(cpu, 3),
+                  'extra': extra, 'load': load()})
+    print(f'# {method} {row["params"]:,}: {seconds:.3f} s ({cpu:.3f} s CPU), '
+          f'load {load()}', file=sys.stderr, flush=True)
     new_bytes = sum(x.nbytes for x in jax.tree.leaves(out))
     row['masks'] = fingerprint(out)
     row['kept'] = int(sum(int(x.sum()) for x in jax.tree.leaves(out)))
     del out
-  row['time_s'], extra = best
+  best = min(times, key=lambda t: t['s'])
+  row['time_s'], row['cpu_s'], row['load'] = best['s'], best['cpu'], best[
+      'load']
+  row['times'] = ' '.join(f'{t["s"]:.2f}@{t["load"]}' for t in times)
   if method != 'naive':  # Compile: the first call less a warm one.
     row['compile_s'] = max(0.0, first_call - row['time_s'])
+  extra = max(t['extra'] for t in times)
   row['extra_pct'] = 100.0 * extra / param_bytes
   # Scratch: the extra peak less the new masks (none when donated).
-  donated = method in ('lean_jit', 'naive')
   row['scratch_pct'] = 100.0 * (extra - (0 if donated else new_bytes)) / (
       param_bytes)
   row['param_gb'] = param_bytes / 1e9
@@ -232,27 +257,36 @@ def run_worker(method: str, total: int) -> dict[str, object]:
   return row
 
 
+def run_worker(methods: list[str], total: int) -> list[dict[str, object]]:
+  """``methods`` one after the other on one tree, in this (fresh) process."""
+  params = make_tree(total, _LEAVES.value)
+  param_bytes = sum(x.nbytes for x in jax.tree.leaves(params))
+  return [time_method(m, params, param_bytes) for m in methods]
+
+
 @dataclasses.dataclass
 class Case:
-  method: str
+  methods: list[str]
   size: int
 
 
-def run_case(case: Case) -> dict[str, object]:
+def run_case(case: Case) -> list[dict[str, object]]:
   cmd = [sys.executable, '-m', 'benchmarks.pruning_speed',
-         f'--worker={case.method}:{case.size}', f'--leaves={_LEAVES.value}',
-         f'--rate={_RATE.value}', f'--repeats={_REPEATS.value}']
+         f'--worker={",".join(case.methods)}:{case.size}',
+         f'--leaves={_LEAVES.value}', f'--rate={_RATE.value}',
+         f'--repeats={_REPEATS.value}']
+  failed = lambda note: [{'params': case.size, 'method': m, 'note': note}
+                         for m in case.methods]
   try:
     result = subprocess.run(cmd, capture_output=True, text=True,
                             timeout=_TIMEOUT.value, check=False)
   except subprocess.TimeoutExpired:
-    return {'params': case.size, 'method': case.method,
-            'note': f'timed out after {_TIMEOUT.value} s'}
-  for line in reversed(result.stdout.splitlines()):
-    if line.startswith('{'):
-      return json.loads(line)
-  return {'params': case.size, 'method': case.method,
-          'note': 'failed: ' + result.stderr.strip()[-300:]}
+    return failed(f'timed out after {_TIMEOUT.value} s')
+  sys.stderr.write(''.join(line + '\n' for line in
+                           result.stderr.splitlines() if line[:1] == '#'))
+  rows = [json.loads(line) for line in result.stdout.splitlines()
+          if line.startswith('{')]
+  return rows or failed('failed: ' + result.stderr.strip()[-300:])
 
 
 def available_bytes() -> int:
@@ -283,57 +317,75 @@ def size_text(n: int) -> str:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-  header = ('| params | method | time (s) | vs naive | compile (s) | '
-            'extra peak / params | scratch / params | identical |')
-  lines = [header, '|' + '---|' * 8]
+  header = ('| params | method | time (s) | CPU (s) | vs bitwise | '
+            'vs naive | compile (s) | extra peak / params | '
+            'scratch / params | identical | load (1/5/15 min) |')
+  lines = [header, '|' + '---|' * 11]
   for r in rows:
     if 'time_s' not in r:
       lines.append(f'| {size_text(r["params"])} | {r["method"]} | '
-                   f'{r.get("note", "")} | | | | | |')
+                   f'{r.get("note", "")} |' + ' |' * 8)
       continue
     lines.append(
         f'| {size_text(r["params"])} | {r["method"]} | {r["time_s"]:.2f} | '
-        f'{r.get("speedup", "")} | {r["compile_s"]:.2f} | '
-        f'{r["extra_pct"]:.1f} % | {r["scratch_pct"]:.1f} % | '
-        f'{r.get("identical", "")} |')
+        f'{r["cpu_s"]:.2f} | {r.get("vs_bitwise", "")} | '
+        f'{r.get("speedup", "")} | '
+        f'{r["compile_s"]:.2f} | {r["extra_pct"]:.2f} % | '
+        f'{r["scratch_pct"]:.2f} % | {r.get("identical", "")} | '
+        f'{r["load"]} |')
   return '\n'.join(lines)
+
+
+def compare(group: list[dict[str, object]]) -> None:
+  """Adds ratios and mask checks to one size's rows, in place."""
+  find = lambda name: next((r for r in group if r['method'] == name
+                            and 'time_s' in r), None)
+  bitwise, naive = find('bitwise_jit'), find('naive')
+  references = [r for r in (bitwise, naive) if r is not None]
+  for r in group:
+    if 'time_s' not in r:
+      continue
+    checks = [f'{ref["method"]}: ' + ('yes' if r['masks'] == ref['masks']
+                                      else 'NO')
+              for ref in references if ref is not r]
+    r['identical'] = ', '.join(checks)
+    if bitwise is not None:
+      r['vs_bitwise'] = f'{bitwise["time_s"] / r["time_s"]:.1f}x'
+    if naive is not None:
+      r['speedup'] = f'{naive["time_s"] / r["time_s"]:.1f}x'
 
 
 def main(argv):
   del argv
   if _WORKER.value:
-    method, _, size = _WORKER.value.partition(':')
-    print(json.dumps(run_worker(method, int(size))), flush=True)
+    methods, _, size = _WORKER.value.rpartition(':')
+    for row in run_worker(methods.split(','), int(size)):
+      print(json.dumps(row), flush=True)
     return
+  unknown = sorted(set(_METHODS.value) - set(METHODS))
+  if unknown:
+    raise app.UsageError(f'unknown methods {unknown}; known: {METHODS}.')
   sizes = [parse_size(s) for s in _SIZES.value]
   if _WITH_1B.value:
     sizes.append(10**9)
   rows = []
   for size in sizes:
-    group = []
-    for method in _METHODS.value:
-      reason = naive_skip_reason(size, rows) if method == 'naive' else ''
-      row = ({'params': size, 'method': method, 'note': reason} if reason
-             else run_case(Case(method, size)))
+    together = [m for m in _METHODS.value if m != 'naive']
+    group = run_case(Case(together, size)) if together else []
+    if 'naive' in _METHODS.value:
+      reason = naive_skip_reason(size, rows)
+      group += ([{'params': size, 'method': 'naive', 'note': reason}]
+                if reason else run_case(Case(['naive'], size)))
+    compare(group)
+    for row in group:
       print(json.dumps(row), file=sys.stderr, flush=True)
-      group.append(row)
-    reference = next((r for r in group if r['method'] == 'naive'
-                      and 'masks' in r), None) or next(
-                          (r for r in group if 'masks' in r), None)
-    naive = next((r for r in group if r['method'] == 'naive'
-                  and 'time_s' in r), None)
-    for r in group:
-      if 'masks' in r and reference is not None:
-        r['identical'] = 'yes' if r['masks'] == reference['masks'] else 'NO'
-      if naive is not None and 'time_s' in r:
-        r['speedup'] = f'{naive["time_s"] / r["time_s"]:.1f}x'
     rows.extend(group)
   table = markdown(rows)
   print(table)
   if _OUT.value:
-    fields = ['params', 'method', 'time_s', 'speedup', 'compile_s',
-              'extra_pct', 'scratch_pct', 'identical', 'kept', 'masks',
-              'param_gb', 'maxrss_gb', 'note']
+    fields = ['params', 'method', 'time_s', 'cpu_s', 'vs_bitwise', 'speedup',
+              'compile_s', 'extra_pct', 'scratch_pct', 'identical', 'kept',
+              'masks', 'load', 'times', 'param_gb', 'maxrss_gb', 'note']
     with open(_OUT.value, 'w', newline='') as f:
       writer = csv.DictWriter(f, fields, extrasaction='ignore')
       writer.writeheader()

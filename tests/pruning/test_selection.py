@@ -18,6 +18,8 @@ def reference_top_k_global(scores, masks, k):
   sizes = [np.size(m) for m in masks]
   flat_s = np.concatenate(
       [np.ravel(np.asarray(s, np.float32)) for s in scores] + [np.zeros(0)])
+  # NaN ranks below every number, -inf included (see sort_key).
+  flat_s = np.where(flat_s == -np.inf, -np.finfo(np.float64).max, flat_s)
   flat_s = np.where(np.isnan(flat_s), -np.inf, flat_s)
   flat_m = np.concatenate(
       [np.ravel(np.asarray(m, bool)) for m in masks] + [np.zeros(0, bool)])
@@ -194,15 +196,16 @@ _SHARDED = textwrap.dedent("""
       assert got[k].sharding.is_equivalent_to(sm[k].sharding, 2), (
           k, got[k].sharding)
     # The eager kernels of every leaf: partitioned, never gathered.
-    from lth_jax.pruning import selection
+    from lth_jax.pruning import radix_select
+    u, i = np.uint32(0), np.int32(3)
     for k in params:
       for hlo in (
-          selection._count_at_least.lower(
-              sp[k], sm[k], np.uint32(0), chunk=0, absolute=True),
-          selection._count_ties_before.lower(
-              sp[k], sm[k], np.uint32(0), 3, chunk=0, absolute=True),
-          selection._select_kernel.lower(
-              sp[k], sm[k], np.uint32(0), 3, absolute=True)):
+          radix_select.value_histogram.lower(
+              sp[k], sm[k], u, u, u, chunk=0, absolute=True),
+          radix_select.position_histogram.lower(
+              sp[k], sm[k], u, i, i, i, chunk=0, absolute=True),
+          radix_select.select_kernel.lower(
+              sp[k], sm[k], u, 3, absolute=True)):
         text = hlo.compile().as_text()
         assert 'all-gather' not in text and 'all-to-all' not in text, k
     jitted = jax.jit(lambda p, m: magnitude.prune_global(p, m, 0.3, level=1))
@@ -225,3 +228,70 @@ def test_sharded_params_are_not_gathered():
                           capture_output=True, text=True, timeout=120,
                           check=False)
   assert 'SHARDED_OK' in result.stdout, result.stderr[-3000:]
+
+
+def _bits(values):
+  return np.array(values, np.uint32).view(np.float32)
+
+
+def _adversarial(name):
+  """Two leaves (5 x 8 and 19 entries) that stress the radix search."""
+  rng = np.random.default_rng(11)
+  pick = lambda values: rng.choice(np.asarray(values, np.float32), 59)
+  if name == 'all_equal':
+    flat = np.full(59, 2.5, np.float32)
+  elif name == 'negative_zeros':  # -0.0 and 0.0 are one key.
+    flat = pick([-0., 0., 1e-45, -1e-45])
+  elif name == 'one_bucket':  # Equal high 16 bits: only the low digit differs.
+    flat = _bits(0x3F800000 + rng.integers(0, 7, 59) * 997)
+  elif name == 'bucket_edges':  # Keys on both sides of a 16-bit boundary.
+    flat = _bits(0x3F810000 + rng.choice([-2, -1, 0, 1, 65535, 65536], 59))
+  elif name == 'specials':
+    flat = pick([np.inf, -np.inf, np.nan, 3.4e38, -3.4e38, 1e-45, -1e-45, 0.])
+  return [flat[:40].reshape(5, 8), flat[40:]]
+
+
+_TRACED = jax.jit(selection.keep_top_k_global, static_argnames=('absolute',))
+
+
+@pytest.mark.parametrize('name', ['all_equal', 'negative_zeros', 'one_bucket',
+                                  'bucket_edges', 'specials'])
+def test_radix_matches_sort_reference_on_adversarial_inputs(name):
+  # Tiny and empty leaves: test_global_matches_reference (SHAPES).
+  scores = _adversarial(name)
+  rng = np.random.default_rng(len(name))
+  masks = [rng.random(np.shape(s)) > 0.15 for s in scores]
+  remaining = int(sum(m.sum() for m in masks))
+  for absolute in (False, True):
+    ranked = [np.abs(s) if absolute else s for s in scores]
+    for k in sorted({-1, 0, 1, 2, remaining // 3, remaining // 2,
+                     remaining - 1, remaining, remaining + 3}):
+      want = reference_top_k_global(ranked, masks, k)
+      assert_same(selection.keep_top_k_global(scores, masks, k,
+                                              absolute=absolute), want)
+      assert_same(_TRACED(scores, masks, jnp.int32(k), absolute=absolute),
+                  want)
+
+
+@pytest.mark.parametrize('chunk', [selection._CHUNK, 1 << 20])
+def test_ties_split_inside_a_leaf_of_over_2_16_entries(monkeypatch, chunk):
+  # The tie position is found 16 bits of the flat index at a time; leaves
+  # over 2**16 entries take two passes (chunked, or whole where a leaf is
+  # read whole: sharded, here forced by a large _CHUNK).
+  monkeypatch.setattr(selection, '_CHUNK', chunk)
+  rng = np.random.default_rng(5)
+  scores = [rng.integers(0, 3, 5).astype(np.float32),
+            rng.integers(0, 3, (350, 200)).astype(np.float32),
+            rng.integers(0, 3, 70).astype(np.float32)]
+  masks = [rng.random(np.shape(s)) > 0.1 for s in scores]
+  twos = sum(int(((s == 2) & m).sum()) for s, m in zip(scores, masks))
+  # The split falls in the first, the large, and the last leaf.
+  for k in (2, twos // 2 + 1, twos + 3, twos - 4):
+    want = reference_top_k_global(scores, masks, k)
+    assert_same(selection.keep_top_k_global(scores, masks, k), want)
+    assert_same(_TRACED(scores, masks, jnp.int32(k)), want)
+
+
+def test_unknown_method_is_an_error():
+  with pytest.raises(ValueError, match="unknown selection method 'sort'"):
+    selection.keep_top_k(jnp.ones(4), jnp.ones(4, bool), 1, method='sort')
