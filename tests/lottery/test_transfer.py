@@ -7,12 +7,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import transfer_text_cnn
 from lth_jax import lottery
+from lth_jax import models
 from lth_jax import pruning
 from lth_jax.analysis import transfer_report
 from lth_jax.lottery import experiment
 from lth_jax.lottery import storage
 from lth_jax.lottery import transfer
+from lth_jax.lottery import transfer_inputs
 
 from conftest import tiny_config
 from conftest import tiny_dataset
@@ -128,7 +131,7 @@ def test_head_masks_dense_or_pruned_at_the_source_fraction():
 def test_shape_and_structure_errors_say_what_differs():
   with pytest.raises(ValueError, match=r'mnist \(28, 28, 1\) vs cifar10 '
                      r'\(32, 32, 3\)'):
-    transfer.check_input_shapes((28, 28, 1), (32, 32, 3), 'mnist', 'cifar10')
+    transfer_inputs.check_input_shapes((28, 28, 1), (32, 32, 3), 'mnist', 'cifar10')
   src = {'hidden_0': {'kernel': jnp.ones((784, 300))}}
   with pytest.raises(ValueError, match=r"'hidden_0/kernel' is \(784, 300\) "
                      r'in the source and \(784, 200\)'):
@@ -220,3 +223,37 @@ def test_bad_pairs_fail_before_training(source, tmp_path):
                           source_data(), target_data())
   assert file_hashes(source) == before
   assert not list(tmp_path.rglob('summary.json'))
+
+
+def test_text_pair_shares_one_vocabulary_and_the_body_transplants():
+  config = transfer_text_cnn.get_config('pair=newsgroups_to_reuters,'
+                                        'preset=test')
+  source, target = config.source, config.target
+  assert (source.data.name, target.data.name) == ('newsgroups20',
+                                                  'reuters_modapte')
+  for c in (source, target):
+    lottery.validate(c)
+  transfer_inputs.check_vocabularies(source, target)   # one vocabulary
+  own = [c.copy_and_resolve_references() for c in (source, target)]
+  for c in own:
+    c.data.text.shared_vocabulary = ''
+  with pytest.raises(ValueError, match='mean other words'):
+    transfer_inputs.check_vocabularies(*own)
+  smaller = target.copy_and_resolve_references()
+  smaller.data.text.vocab_size = 400
+  with pytest.raises(ValueError, match='data.text.vocab_size differ'):
+    transfer_inputs.check_vocabularies(source, smaller)
+  # Embedding and convolutions move; the output layer is the target's own.
+  ids = jnp.zeros((1, source.data.text.max_length), jnp.int32)
+  shapes = [jax.eval_shape(models.get_model(
+      c.model, num_classes=n, **c.model_kwargs).init, jax.random.key(0),
+                           ids)['params'] for c, n in ((source, 20),
+                                                       (target, 90))]
+  src, tgt = (jax.tree.map(lambda s, v=v: np.full(s.shape, v, np.float32),
+                           tree) for tree, v in zip(shapes, (1., 0.)))
+  moved = transfer.transplant(src, tgt, config.transfer.head)
+  for layer in ('embedding', 'conv_0', 'conv_1'):
+    assert all(np.all(np.asarray(x) == 1)
+               for x in jax.tree.leaves(moved[layer]))
+  assert moved['output']['kernel'].shape[-1] == 90
+  assert not np.any(np.asarray(moved['output']['kernel']))
