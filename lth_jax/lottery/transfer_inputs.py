@@ -45,8 +45,8 @@ def check_vocabularies(source: ml_collections.ConfigDict,
   >>> try:
   ...   check_vocabularies(c, t)
   ... except ValueError as e:
-  ...   print(str(e)[:57])
-  token ids of newsgroups20 and reuters_modapte mean other
+  ...   print(str(e)[:62])
+  token ids of newsgroups20 and reuters_modapte mean other words
   """
   if source.data.name == target.data.name:
     return
