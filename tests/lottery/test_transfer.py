@@ -245,15 +245,42 @@ def test_text_pair_shares_one_vocabulary_and_the_body_transplants():
     transfer_inputs.check_vocabularies(source, smaller)
   # Embedding and convolutions move; the output layer is the target's own.
   ids = jnp.zeros((1, source.data.text.max_length), jnp.int32)
-  shapes = [jax.eval_shape(models.get_model(
-      c.model, num_classes=n, **c.model_kwargs).init, jax.random.key(0),
-                           ids)['params'] for c, n in ((source, 20),
-                                                       (target, 90))]
-  src, tgt = (jax.tree.map(lambda s, v=v: np.full(s.shape, v, np.float32),
-                           tree) for tree, v in zip(shapes, (1., 0.)))
+  shapes = jax.eval_shape(models.get_model(
+      source.model, num_classes=20, **source.model_kwargs).init,
+                          jax.random.key(0), ids)['params']
+  assert source.model_kwargs == target.model_kwargs   # one body
+  src = jax.tree.map(lambda s: np.ones(s.shape, np.float32), shapes)
+  tgt = jax.tree.map(lambda s: np.zeros(s.shape, np.float32), shapes)
+  width = shapes['output']['kernel'].shape[0]
+  tgt['output'] = {'kernel': np.zeros((width, 90), np.float32),
+                   'bias': np.zeros(90, np.float32)}   # Reuters' 90 topics
   moved = transfer.transplant(src, tgt, config.transfer.head)
   for layer in ('embedding', 'conv_0', 'conv_1'):
     assert all(np.all(np.asarray(x) == 1)
                for x in jax.tree.leaves(moved[layer]))
   assert moved['output']['kernel'].shape[-1] == 90
   assert not np.any(np.asarray(moved['output']['kernel']))
+
+
+def test_report_tables_give_each_level_its_verdict():
+  def row(branch, level, acc, pct=3.6):
+    return dict(branch=branch, level=level, replicates=2,
+                weights_remaining_pct=pct, early_stop_test_acc_mean=acc,
+                early_stop_test_acc_min=acc - .1,
+                early_stop_test_acc_max=acc + .1)
+  labels = transfer_report.LABELS
+  rows = [row('trunk', 15, 98.0), row(labels['ticket'], 15, 97.75, 3.9),
+          row(labels['reinit'], 15, 95.0), row(labels['random'], 15, 96.0),
+          row('trunk', 7, 98.5), row(labels['ticket'], 7, 96.2),
+          row(labels['random'], 7, 96.0), row(labels['ticket'], 11, 97.0)]
+  lines = transfer_report.transfer_markdown(rows).splitlines()
+  assert [line.split(' | ')[-1] for line in lines[2:]] == [
+      'random |', 'no own ticket yet |', 'matches |']   # levels 7, 11, 15
+  assert lines[-1].startswith('| 15 | 3.6 / 3.9 | 98.00 (97.90-98.10) | '
+                              '97.75 (97.65-97.85) | 95.00')
+  assert '| -0.25 |' in lines[-1]
+  summary = transfer_report.pairs_markdown({'x_to_y': rows}, [15, 7])
+  assert [line.split(' | ')[:2] for line in summary.splitlines()[2:]] == [
+      ['| x_to_y', '7'], ['| x_to_y', '15']]
+  with pytest.raises(transfer_report.NothingFinished):
+    transfer_report.write_transfer_report([], '/nonexistent/never', 't')
