@@ -18,7 +18,7 @@ Sides: ``mnist`` (the shared LeNet trunk's config: Adam 1.2e-3), ``fashion``
 (the same on Fashion-MNIST), ``mnist_sgd`` (SGD 0.01, momentum 0.9).
 Data set pairs re-initialise the output layer (dense mask); optimizer pairs
 on one data set transfer the whole network (``head=''``). The 20 Newsgroups
-<-> Reuters pair is not here: it needs the NLP issue's data and model.
+<-> Reuters pairs are in ``configs/transfer_text_cnn.py``.
 
 Options (comma-separated): ``pair=...`` (required), ``side=source|target``,
 ``preset=lth|test`` (``test``: 20 iterations, 2 levels, ``at=0+2``),
@@ -29,7 +29,7 @@ import ml_collections
 
 from configs import conv4_cifar10
 from configs import lenet300_mnist
-from configs import options as options_lib
+from configs import transfer_pairs
 
 SGD_LR = 0.01
 #: LeNet sides: name -> (data set, optimizer, learning rate).
@@ -74,36 +74,6 @@ def side_config(side: str, preset: str, replicates: int,
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """A side's lottery config, or the transfer config of a pair."""
-  options = options_lib.parse_options(arg)
-  pair = options.pop('pair', None)
-  if pair not in PAIRS:
-    raise ValueError(f'config option pair={pair!r} is unknown; known: '
-                     f'{", ".join(PAIRS)}.')
-  side = options.pop('side', None)
-  preset = options.pop('preset', 'lth')
-  if preset not in ('lth', 'test'):
-    raise options_lib.unknown_preset(preset, ('lth', 'test'))
-  replicates = int(options.pop('replicates', 2))
-  seed = int(options.pop('seed', 0))
-  levels = options.pop('at', '0+2' if preset == 'test' else DEFAULT_LEVELS)
-  if options:
-    raise ValueError(f'unknown config options {sorted(options)}; known: '
-                     'pair, side, preset, replicates, at, seed.')
-  source, target, head = PAIRS[pair]
-  if side in ('source', 'target'):
-    return side_config(source if side == 'source' else target, preset,
-                       replicates, seed)
-  if side is not None:
-    raise ValueError(f"config option side={side!r}: use 'source' or "
-                     "'target' (or no side for the transfer config).")
-  config = ml_collections.ConfigDict()
-  config.pair = pair
-  config.source = side_config(source, preset, replicates, seed)
-  config.target = side_config(target, preset, replicates, seed)
-  config.transfer = ml_collections.ConfigDict()
-  config.transfer.levels = levels.replace('+', ',')
-  config.transfer.variants = 'ticket,reinit,random'
-  config.transfer.head = head
-  config.transfer.head_mask = 'dense'
-  config.lock()
-  return config
+  return transfer_pairs.pair_config(
+      arg, PAIRS, side_config, ('lth', 'test'),
+      {'lth': DEFAULT_LEVELS, 'test': '0+2'})

@@ -13,14 +13,11 @@ Both trunks must be finished (``experiments.lottery`` with
 _report``). The source trunk is only read. ``--report_only`` reports what
 has finished without training.
 """
-import pathlib
-
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax import lottery
 from lth_jax.analysis import transfer_report
 from lth_jax.lottery import transfer
 
@@ -42,16 +39,8 @@ def main(argv):
   out_workdir = _TARGET_WORKDIR.value or _WORKDIR.value
   if not _REPORT_ONLY.value:
     transfer.run(config, _WORKDIR.value, out_workdir)
-  source_hash = lottery.run_hash(config.source)
-  target_hash = lottery.run_hash(config.target)
-  run_dir = pathlib.Path(out_workdir) / target_hash
-  summaries = transfer_report.transfer_summaries(
-      pathlib.Path(_WORKDIR.value) / target_hash, run_dir, source_hash,
-      config.transfer.head_mask, config.target.replicates)
-  report = transfer_report.write_transfer_report(
-      summaries, _OUT.value or run_dir / f'transfer_{source_hash}_report',
-      f'{config.pair}: target {config.target.data.name} '
-      f'{config.target.training.optimizer} (trunk = its own ticket)')
+  report = transfer_report.pair_report(config, _WORKDIR.value, out_workdir,
+                                       _OUT.value)
   print(report['markdown'])
   print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")
 

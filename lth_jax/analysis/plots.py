@@ -35,9 +35,24 @@ def curves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
   return out
 
 
+def weights_limits(rows: list[dict[str, Any]],
+                   margin: float = 1.15) -> tuple[float, float]:
+  """The reversed x limits (left, right) that show every plotted row.
+
+  Taken from all rows, not only the trunk's, so that a branch sparser than
+  the trunk's last level (a transferred ticket, say) stays in view.
+
+  >>> weights_limits([{'branch': 'trunk', 'weights_remaining_pct': 100.},
+  ...                 {'branch': 'x', 'weights_remaining_pct': 3.6}], 1.0)
+  (100.0, 3.6)
+  """
+  xs = [r['weights_remaining_pct'] for r in rows]
+  return max(xs) * margin, min(xs) / margin
+
+
 def _weights_axis(ax, rows: list[dict[str, Any]]) -> None:
   """Log x axis, reversed, ticked at up to 8 of the trunk's levels (the
-  first and the last included)."""
+  first and the last included), its limits spanning every plotted row."""
   ax.set_xscale('log')
   xs = sorted({round(r['weights_remaining_pct'], 1) for r in rows
                if r['branch'] == TRUNK} or
@@ -49,7 +64,7 @@ def _weights_axis(ax, rows: list[dict[str, Any]]) -> None:
   ax.set_xticks([xs[i] for i in picks])
   ax.xaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
   ax.xaxis.set_minor_locator(ticker.NullLocator())
-  ax.set_xlim(max(xs) * 1.15, min(xs) / 1.15)
+  ax.set_xlim(*weights_limits(rows))
   ax.set_xlabel('percent of weights remaining')
   ax.grid(True, alpha=0.3)
 

@@ -4,6 +4,7 @@ transferred ticket, the target's own ticket (its trunk) and the controls.
 import pathlib
 from typing import Any
 
+from lth_jax import lottery
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
 from lth_jax.lottery import storage
@@ -41,6 +42,10 @@ def transfer_summaries(target_trunk: PathLike, transfer_run: PathLike,
           or r['replicate'] < replicates]
 
 
+class NothingFinished(ValueError):
+  """No level of a transfer (nor of its target trunk) has finished yet."""
+
+
 def write_transfer_report(summaries: list[dict[str, Any]],
                           out_dir: PathLike, title: str) -> dict[str, Any]:
   """Writes ``results.csv`` and ``accuracy.png`` (bands over replicates).
@@ -50,8 +55,8 @@ def write_transfer_report(summaries: list[dict[str, Any]],
     'accuracy_png'}``.
   """
   if not summaries:
-    raise ValueError('no finished levels to report: run the trunks and '
-                     'the transfer first.')
+    raise NothingFinished('no finished levels to report: run the trunks '
+                          'and the transfer first.')
   out = pathlib.Path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   rows = tables.aggregate(summaries)
@@ -87,33 +92,101 @@ def verdict(transferred: float, own: float, random: float | None,
   return 'random' if transferred <= random + tolerance else 'between'
 
 
+def level_cells(by: dict[tuple[str, int], dict[str, Any]], level: int,
+                tolerance: float = 0.3) -> list[str]:
+  """One transferred level's table cells: weights % (own / transferred),
+  the four accuracies (mean and min-max), transferred - own, verdict.
+
+  Args:
+    by: aggregated rows keyed by ``(branch, level)``.
+    level: a level the transferred ticket has run.
+    tolerance: of ``verdict``.
+  """
+  names = [tables.TRUNK, LABELS['ticket'], LABELS['reinit'],
+           LABELS['random']]
+  cells = [by.get((n, level)) for n in names]
+  own, ticket, _, random = cells
+  weights = ' / '.join(f"{c['weights_remaining_pct']:.1f}" if c else '-'
+                       for c in (own, ticket))
+  diff, where = '-', 'no own ticket yet'
+  if own is not None:
+    gap = ticket['early_stop_test_acc_mean'] - own['early_stop_test_acc_mean']
+    diff = f'{gap:+.2f}'
+    where = verdict(ticket['early_stop_test_acc_mean'],
+                    own['early_stop_test_acc_mean'],
+                    random['early_stop_test_acc_mean'] if random else None,
+                    tolerance)
+  return [weights] + [_acc(c) if c else '-' for c in cells] + [diff, where]
+
+
+COLUMNS = ('weights % (own / transferred)', 'own ticket',
+           'transferred ticket', 'transferred mask, fresh init',
+           'random ticket', 'transferred - own (pp)', 'verdict')
+
+
+def by_level(rows: list[dict[str, Any]]) -> dict[tuple[str, int],
+                                                   dict[str, Any]]:
+  return {(r['branch'], r['level']): r for r in rows}
+
+
+def transferred_levels(rows: list[dict[str, Any]]) -> list[int]:
+  """The levels the transferred ticket has run, ascending."""
+  return sorted({r['level'] for r in rows if r['branch'] == LABELS['ticket']})
+
+
 def transfer_markdown(rows: list[dict[str, Any]],
                       tolerance: float = 0.3) -> str:
   """Per transferred level: the target's own ticket, the transferred ticket
   and the controls (mean and min-max test accuracy at early stop), the
   transferred ticket's difference to its own ticket and its verdict."""
-  by = {(r['branch'], r['level']): r for r in rows}
-  names = [tables.TRUNK, LABELS['ticket'], LABELS['reinit'],
-           LABELS['random']]
-  head = ('| level | weights % (own / transferred) | own ticket | '
-          'transferred ticket | transferred mask, fresh init | '
-          'random ticket | transferred - own (pp) | verdict |')
-  lines = [head, '|' + '---|' * 8]
-  for level in sorted(lvl for b, lvl in by if b == LABELS['ticket']):
-    cells = [by.get((n, level)) for n in names]
-    own, ticket, _, random = cells
-    acc = [_acc(c) if c else '-' for c in cells]
-    weights = ' / '.join(f"{c['weights_remaining_pct']:.1f}" if c else '-'
-                         for c in (own, ticket))
-    diff, where = '-', 'no own ticket yet'
-    if own is not None:
-      gap = (ticket['early_stop_test_acc_mean']
-             - own['early_stop_test_acc_mean'])
-      diff = f'{gap:+.2f}'
-      where = verdict(ticket['early_stop_test_acc_mean'],
-                      own['early_stop_test_acc_mean'],
-                      random['early_stop_test_acc_mean'] if random else None,
-                      tolerance)
-    lines.append(f'| {level} | {weights} | ' + ' | '.join(acc)
-                 + f' | {diff} | {where} |')
+  by = by_level(rows)
+  lines = ['| level | ' + ' | '.join(COLUMNS) + ' |',
+           '|' + '---|' * (len(COLUMNS) + 1)]
+  for level in transferred_levels(rows):
+    lines.append(f'| {level} | ' + ' | '.join(level_cells(by, level,
+                                                          tolerance)) + ' |')
   return '\n'.join(lines)
+
+
+def pairs_markdown(rows_by_pair: dict[str, list[dict[str, Any]]],
+                   levels: list[int], tolerance: float = 0.3) -> str:
+  """One line per (pair, level) of ``levels`` that the pair has run.
+
+  >>> row = dict(replicates=2, early_stop_test_acc_min=0.,
+  ...            early_stop_test_acc_max=0., weights_remaining_pct=3.6)
+  >>> rows = [dict(row, branch=b, level=15, early_stop_test_acc_mean=a)
+  ...         for b, a in (('trunk', 98.), ('transferred ticket', 97.9))]
+  >>> print(pairs_markdown({'a_to_b': rows}, [15]).splitlines()[-1])
+  | a_to_b | 15 | 3.6 / 3.6 | 98.00 (0.00-0.00) | 97.90 (0.00-0.00) | - | - | -0.10 | matches |
+  """
+  lines = ['| pair | level | ' + ' | '.join(COLUMNS) + ' |',
+           '|' + '---|' * (len(COLUMNS) + 2)]
+  for pair, rows in rows_by_pair.items():
+    by = by_level(rows)
+    for level in transferred_levels(rows):
+      if level in levels:
+        lines.append(f'| {pair} | {level} | ' + ' | '.join(
+            level_cells(by, level, tolerance)) + ' |')
+  return '\n'.join(lines)
+
+
+def pair_report(config: Any, workdir: PathLike, out_workdir: PathLike,
+                out_dir: PathLike | None = None) -> dict[str, Any]:
+  """The report of one transfer config (``write_transfer_report``'s dict).
+
+  Args:
+    config: a transfer config (``configs/transfer_*.py:pair=...``).
+    workdir: holds both trunks (the target's is its own ticket).
+    out_workdir: holds the transfer branches (``--target_workdir``).
+    out_dir: where the report goes (default: in the target run).
+  """
+  source_hash = lottery.run_hash(config.source)
+  target_hash = lottery.run_hash(config.target)
+  run_dir = pathlib.Path(out_workdir) / target_hash
+  summaries = transfer_summaries(
+      pathlib.Path(workdir) / target_hash, run_dir, source_hash,
+      config.transfer.head_mask, config.target.replicates)
+  return write_transfer_report(
+      summaries, out_dir or run_dir / f'transfer_{source_hash}_report',
+      f'{config.pair}: target {config.target.data.name} '
+      f'{config.target.training.optimizer} (trunk = its own ticket)')

@@ -158,11 +158,14 @@ def check_counts(splits: dict[str, Any], path: Any) -> None:
 def load_arrays(path: pathlib.Path, remove: Sequence[str],
                 validation_size: int, vocab_size: int, min_count: int,
                 max_length: int, cache_directory: pathlib.Path,
-                expect_standard: bool = True) -> text.TextArrays:
+                expect_standard: bool = True,
+                shared: text.SharedVocabulary | None = None
+                ) -> text.TextArrays:
   """Parses (or reads from the cache) and encodes the archive at ``path``.
 
   ``expect_standard``: an archive whose checksum is not a known one must
-  have the standard per-split counts.
+  have the standard per-split counts. ``shared``: a vocabulary pooled with
+  other corpora (``text.shared_vocabulary``) instead of this one's own.
   """
   remove = check_remove(remove)
 
@@ -174,11 +177,11 @@ def load_arrays(path: pathlib.Path, remove: Sequence[str],
     return text.encode_splits(splits['train'][0], labels['train'],
                               splits['test'][0], labels['test'], names,
                               validation_size, vocab_size, min_count,
-                              max_length)
+                              max_length, shared.build() if shared else None)
 
   options = {'remove': sorted(remove), 'validation_size': validation_size,
              'vocab_size': vocab_size, 'min_count': min_count,
-             'max_length': max_length}
+             'max_length': max_length, **(shared.options if shared else {})}
   return text.cached('newsgroups20', path, options, make, cache_directory)
 
 
@@ -199,18 +202,34 @@ def archive_path(root: Any) -> pathlib.Path:
   return path
 
 
+def removals(data_config: Any) -> tuple[str, ...]:
+  """``text.remove`` of a data config as a tuple."""
+  remove = data_config.text.remove
+  return tuple(remove.split(',')) if remove else ()
+
+
+def training_texts(path: pathlib.Path, data_config: Any) -> list[str]:
+  """The training split's posts (cleaned as configured), in name order."""
+  return read_archive(path, removals(data_config))['train'][0]
+
+
+text.register_corpus('newsgroups20', text.Corpus(
+    lambda data_config: archive_path(data_config.root), training_texts))
+
+
 @registry.register_dataset('newsgroups20')
 def load_newsgroups20(data_config: Any) -> dataset.Dataset:
   """20 Newsgroups as token ids ``[N, max_length]`` and 20 class labels.
 
   Reads ``root``, ``validation_size`` and ``text.*`` (``vocab_size``,
-  ``min_count``, ``max_length``, ``remove``, ``cache_dir``).
+  ``min_count``, ``max_length``, ``remove``, ``shared_vocabulary``,
+  ``cache_dir``).
   """
   t = data_config.text
-  arrays = load_arrays(archive_path(data_config.root),
-                       t.remove.split(',') if t.remove else (),
+  arrays = load_arrays(archive_path(data_config.root), removals(data_config),
                        data_config.validation_size, t.vocab_size,
-                       t.min_count, t.max_length, text.cache_dir(t.cache_dir))
+                       t.min_count, t.max_length, text.cache_dir(t.cache_dir),
+                       shared=text.shared_vocabulary(data_config))
   return dataset.Dataset('newsgroups20', len(arrays.class_names),
                          arrays.train_ids, arrays.train_labels,
                          arrays.val_ids, arrays.val_labels, arrays.test_ids,

@@ -184,11 +184,14 @@ def check_counts(docs: Sequence[Document], path: Any) -> None:
 def load_arrays(path: pathlib.Path, category_set: str, keep_empty: bool,
                 validation_size: int, vocab_size: int, min_count: int,
                 max_length: int, cache_directory: pathlib.Path,
-                expect_standard: bool = True) -> text.TextArrays:
+                expect_standard: bool = True,
+                shared: text.SharedVocabulary | None = None
+                ) -> text.TextArrays:
   """Parses (or reads from the cache) and encodes the archive at ``path``.
 
   ``expect_standard``: an archive whose checksum is not a known one must
-  have the standard ModApte counts.
+  have the standard ModApte counts. ``shared``: a vocabulary pooled with
+  other corpora (``text.shared_vocabulary``) instead of this one's own.
   """
   if category_set not in CATEGORY_SETS:
     categories((), category_set)  # raises, naming the known sets
@@ -202,11 +205,12 @@ def load_arrays(path: pathlib.Path, category_set: str, keep_empty: bool,
     return text.encode_splits(splits['train'][0], splits['train'][1],
                               splits['test'][0], splits['test'][1], classes,
                               validation_size, vocab_size, min_count,
-                              max_length)
+                              max_length, shared.build() if shared else None)
 
   options = {'categories': category_set, 'keep_empty': bool(keep_empty),
              'validation_size': validation_size, 'vocab_size': vocab_size,
-             'min_count': min_count, 'max_length': max_length}
+             'min_count': min_count, 'max_length': max_length,
+             **(shared.options if shared else {})}
   return text.cached('reuters_modapte', path, options, make, cache_directory)
 
 
@@ -227,19 +231,33 @@ def archive_path(root: Any) -> pathlib.Path:
   return path
 
 
+def training_texts(path: pathlib.Path, data_config: Any) -> list[str]:
+  """The ModApte training texts kept under ``text.categories`` and
+  ``text.keep_empty``, by NEWID."""
+  docs = read_archive(path)
+  t = data_config.text
+  return split_documents(docs, categories(docs, t.categories),
+                         t.keep_empty)['train'][0]
+
+
+text.register_corpus('reuters_modapte', text.Corpus(
+    lambda data_config: archive_path(data_config.root), training_texts))
+
+
 @registry.register_dataset('reuters_modapte')
 def load_reuters_modapte(data_config: Any) -> dataset.Dataset:
   """Reuters ModApte as token ids and multi-hot targets (multi-label).
 
   Reads ``root``, ``validation_size`` and ``text.*`` (``vocab_size``,
   ``min_count``, ``max_length``, ``categories``, ``keep_empty``,
-  ``cache_dir``).
+  ``shared_vocabulary``, ``cache_dir``).
   """
   t = data_config.text
   arrays = load_arrays(archive_path(data_config.root), t.categories,
                        t.keep_empty, data_config.validation_size,
                        t.vocab_size, t.min_count, t.max_length,
-                       text.cache_dir(t.cache_dir))
+                       text.cache_dir(t.cache_dir),
+                       shared=text.shared_vocabulary(data_config))
   return dataset.Dataset('reuters_modapte', len(arrays.class_names),
                          arrays.train_ids, arrays.train_labels,
                          arrays.val_ids, arrays.val_labels, arrays.test_ids,

@@ -8,9 +8,15 @@ validation hold-out): words by count, descending, ties alphabetical, at
 least ``min_count`` occurrences, at most ``vocab_size`` ids in all
 (reserved ones included).
 
+A *shared* vocabulary (``data.text.shared_vocabulary``, e.g.
+``'newsgroups20,reuters_modapte'``) is built from the pooled training
+documents of several registered corpora instead, so that a token id means
+the same word in each: a ticket's embedding then transfers between them.
+
 Parsing an archive is slow (seconds); ``cached`` keeps the resulting arrays
 in an ``.npz`` named by the source file's SHA-256 and every option that
-changes them, written atomically.
+changes them (with a shared vocabulary, every pooled archive's SHA-256),
+written atomically.
 """
 import collections
 import hashlib
@@ -129,29 +135,126 @@ def fixed_order(n: int) -> np.ndarray:
   return np.random.default_rng(0).permutation(n)
 
 
-def encode_splits(train_texts: Sequence[str], train_labels: np.ndarray,
-                  test_texts: Sequence[str], test_labels: np.ndarray,
-                  class_names: Sequence[str], validation_size: int,
-                  vocab_size: int, min_count: int, max_length: int
-                  ) -> TextArrays:
-  """Shuffles the training split (fixed), holds the last part out, encodes.
-
-  The vocabulary is built from the documents that train only.
-  """
-  n = len(train_texts)
+def training_cut(n: int, validation_size: int) -> int:
+  """How many of ``n`` training documents train (the rest validate)."""
   if not 0 <= validation_size < n:
     raise ValueError(f'validation_size {validation_size} must be in [0, {n})'
                      f' ({n} training documents).')
-  order = fixed_order(n)
+  return n - validation_size
+
+
+def encode_splits(train_texts: Sequence[str], train_labels: np.ndarray,
+                  test_texts: Sequence[str], test_labels: np.ndarray,
+                  class_names: Sequence[str], validation_size: int,
+                  vocab_size: int, min_count: int, max_length: int,
+                  vocabulary: Vocabulary | None = None) -> TextArrays:
+  """Shuffles the training split (fixed), holds the last part out, encodes.
+
+  The vocabulary is built from the documents that train only, unless one
+  is given (a shared vocabulary).
+  """
+  cut = training_cut(len(train_texts), validation_size)
+  order = fixed_order(len(train_texts))
   train_tokens = [tokenize(train_texts[i]) for i in order]
   train_labels = np.asarray(train_labels)[order]
-  cut = n - validation_size
-  vocab = build_vocabulary(train_tokens[:cut], vocab_size, min_count)
+  vocab = vocabulary or build_vocabulary(train_tokens[:cut], vocab_size,
+                                         min_count)
   ids = encode(train_tokens, vocab, max_length)
   test_ids = encode([tokenize(t) for t in test_texts], vocab, max_length)
   return TextArrays(ids[:cut], train_labels[:cut], ids[cut:],
                     train_labels[cut:], test_ids, np.asarray(test_labels),
                     tuple(class_names), vocab)
+
+
+def training_tokens(train_texts: Sequence[str], validation_size: int
+                    ) -> list[list[str]]:
+  """The tokenised documents that train (``encode_splits``' order and cut).
+
+  >>> sorted(training_tokens(['aa', 'bb cc', 'dd'], 0))
+  [['aa'], ['bb', 'cc'], ['dd']]
+  >>> len(training_tokens(['aa', 'bb cc', 'dd'], 1))
+  2
+  """
+  cut = training_cut(len(train_texts), validation_size)
+  return [tokenize(train_texts[i]) for i in fixed_order(len(train_texts))
+          [:cut]]
+
+
+class Corpus(NamedTuple):
+  """How to reach a registered corpus's training texts from a data config.
+
+  Attributes:
+    archive: ``data_config -> path`` of its source archive (checked).
+    training_texts: ``(path, data_config) -> texts`` of its training split
+      in archive order, before the validation hold-out.
+  """
+  archive: Callable[[Any], pathlib.Path]
+  training_texts: Callable[[pathlib.Path, Any], Sequence[str]]
+
+
+_CORPORA: dict[str, Corpus] = {}
+
+
+def register_corpus(name: str, corpus: Corpus) -> None:
+  """Makes ``name`` available to ``data.text.shared_vocabulary``."""
+  _CORPORA[name] = corpus
+
+
+def shared_corpora(spec: str, name: str) -> tuple[str, ...]:
+  """The corpora named by ``data.text.shared_vocabulary`` (sorted; ``()``
+  for ``''``: the data set's own vocabulary).
+
+  Raises:
+    ValueError: an unknown corpus, or a list without ``name`` (the data
+      set being loaded).
+  """
+  names = tuple(sorted({n.strip() for n in spec.split(',') if n.strip()}))
+  if not names:
+    return ()
+  unknown = [n for n in names if n not in _CORPORA]
+  if unknown:
+    raise ValueError(f'data.text.shared_vocabulary names unknown corpora '
+                     f'{unknown}; known: {", ".join(sorted(_CORPORA))}.')
+  if name not in names:
+    raise ValueError(f'data.text.shared_vocabulary={spec!r} does not name '
+                     f'the data set it is set for ({name!r}): list it too '
+                     "(or set '' for its own vocabulary).")
+  return names
+
+
+class SharedVocabulary(NamedTuple):
+  """A vocabulary pooled over corpora: its cache-key part and its builder."""
+  options: dict[str, Any]
+  build: Callable[[], Vocabulary]
+
+
+def shared_vocabulary(data_config: Any) -> SharedVocabulary | None:
+  """The shared vocabulary ``data_config`` asks for, or None.
+
+  Every corpus contributes the documents that train under this config's
+  ``validation_size`` and ``text.*`` options (each corpus reads the options
+  that apply to it), so both sides of a pair with the same data options
+  build the same vocabulary.
+  """
+  t = data_config.text
+  names = shared_corpora(t.shared_vocabulary, data_config.name)
+  if not names:
+    return None
+  paths = {n: _CORPORA[n].archive(data_config) for n in names}
+
+  def build() -> Vocabulary:
+    docs = []
+    for n in names:
+      docs += training_tokens(_CORPORA[n].training_texts(paths[n],
+                                                          data_config),
+                              data_config.validation_size)
+    return build_vocabulary(docs, t.vocab_size, t.min_count)
+
+  return SharedVocabulary(
+      {'shared_vocabulary': [[n, file_sha256(paths[n])] for n in names],
+       'shared_options': {'remove': t.remove, 'categories': t.categories,
+                          'keep_empty': bool(t.keep_empty)}},
+      build)
 
 
 def file_sha256(path: pathlib.Path) -> str:

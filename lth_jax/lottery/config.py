@@ -17,6 +17,7 @@ from lth_jax import data
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax.data import augment as augment_lib
+from lth_jax.data import text as text_lib
 from lth_jax.data import tfds_source
 from lth_jax.lottery import strategies
 from lth_jax.training import durations
@@ -62,6 +63,9 @@ def default_config() -> ml_collections.ConfigDict:
   c.data.text.remove = ''            # newsgroups: 'headers,footers,quotes'
   c.data.text.categories = 'modapte90'   # reuters: 'modapte90' | 'r10'
   c.data.text.keep_empty = True      # reuters: keep docs with no category
+  # '' (own training documents) or corpora pooled into one vocabulary, e.g.
+  # 'newsgroups20,reuters_modapte' (ticket transfer between them).
+  c.data.text.shared_vocabulary = ''
   c.data.text.cache_dir = ''         # '' -> $LTH_CACHE_DIR or ~/.cache/lth_jax
 
   c.training = ml_collections.ConfigDict()
@@ -158,6 +162,8 @@ def validate(config: Any) -> None:
   if config.model not in models.all_model_names():
     models.get_model(config.model)  # raises, listing the known names
   data.registry.check_dataset_name(config.data.name)
+  text_lib.shared_corpora(config.data.text.shared_vocabulary,
+                          config.data.name)
   if config.data.source not in tfds_source.SOURCES:
     raise ValueError(f'unknown data.source {config.data.source!r}; known: '
                      f'{", ".join(tfds_source.SOURCES)}.')

@@ -39,6 +39,7 @@ from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
 from lth_jax.lottery import storage
+from lth_jax.lottery import transfer_inputs
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import tree_paths
 from lth_jax.training.progress import Progress
@@ -104,25 +105,6 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   except re.error as e:
     raise ValueError(f'transfer head {spec.head!r} is not a valid regex: '
                      f'{e}.') from e
-
-
-def check_input_shapes(source: Sequence[int], target: Sequence[int],
-                       source_name: str = 'source',
-                       target_name: str = 'target') -> None:
-  """Raises ``ValueError`` unless one example has the same shape on both.
-
-  >>> check_input_shapes((28, 28, 1), (28, 28, 1))
-  >>> try:
-  ...   check_input_shapes((28, 28, 1), (32, 32, 3), 'mnist', 'cifar10')
-  ... except ValueError as e:
-  ...   print(str(e)[:61])
-  input shapes differ: mnist (28, 28, 1) vs cifar10 (32, 32, 3)
-  """
-  if tuple(source) != tuple(target):
-    raise ValueError(
-        f'input shapes differ: {source_name} {tuple(source)} vs '
-        f'{target_name} {tuple(target)}; a ticket transfers only between '
-        'data sets with the same input shape (resize or pad one of them).')
 
 
 def in_head(path: str, head: str) -> bool:
@@ -296,15 +278,19 @@ def check_source(source: Experiment, target: Experiment,
   """Checks the source trunk can be transferred to the target, reading only.
 
   Raises:
-    ValueError: for another input shape, a rewinding mode that has no
+    ValueError: for another input shape, token ids of other vocabularies,
+      a rewinding mode that has no
       start weights to transfer, a rewind step past the target's training,
       too few source replicates, or the target being the source.
     FileNotFoundError: if a needed source level (or init) is not finished.
   """
   check_spec(spec, source.config.pruning.levels)
-  check_input_shapes(source.dataset.train_images.shape[1:],
-                     target.dataset.train_images.shape[1:],
-                     source.config.data.name, target.config.data.name)
+  transfer_inputs.check_input_shapes(
+      source.dataset.train_images.shape[1:],
+      target.dataset.train_images.shape[1:], source.config.data.name,
+      target.config.data.name)
+  if jnp.issubdtype(source.dataset.train_images.dtype, jnp.integer):
+    transfer_inputs.check_vocabularies(source.config, target.config)
   if source.run_dir.resolve() == target.run_dir.resolve():
     raise ValueError(f'the target run is the source run ({source.run_dir}): '
                      'transfer needs another data set, optimizer or '

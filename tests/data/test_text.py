@@ -339,3 +339,52 @@ def test_real_reuters_modapte_counts_and_categories(real_reuters):
   dropped = reuters.split_documents(real_reuters, classes, keep_empty=False)
   assert (len(dropped['train'][0]), len(dropped['test'][0])) == (7770, 3019)
   assert reuters.categories(real_reuters, 'r10')[:2] == ('earn', 'acq')
+
+
+# ------------------------------------------------------- shared vocabulary
+
+BOTH = 'newsgroups20,reuters_modapte'
+
+
+def shared_data_config(root, name, shared=BOTH):
+  c = lottery.default_config().data
+  c.name, c.root, c.validation_size = name, str(root), 0
+  c.text.vocab_size, c.text.shared_vocabulary = 200, shared
+  return c
+
+
+def test_shared_vocabulary_gives_both_corpora_one_word_index(tmp_path):
+  root = tmp_path / 'data'
+  (root / 'reuters21578').mkdir(parents=True)
+  (root / '20newsgroups').mkdir()
+  news_path = write_tar(root / '20newsgroups' / '20news-bydate.tar.gz',
+                        newsgroups_files({'alt.a': 3, 'sci.b': 3},
+                                         {'alt.a': 1, 'sci.b': 1}))
+  reuters_path = write_tar(root / 'reuters21578' / 'reuters21578.tar.gz',
+                           reuters_files())
+  cache = tmp_path / 'cache'
+  args = dict(validation_size=0, vocab_size=200, min_count=1, max_length=30,
+              cache_directory=cache, expect_standard=False)
+  news = newsgroups.load_arrays(news_path, (), **args, shared=(
+      text.shared_vocabulary(shared_data_config(root, 'newsgroups20'))))
+  reut = reuters.load_arrays(reuters_path, 'modapte90', True, **args,
+                             shared=text.shared_vocabulary(
+                                 shared_data_config(root, 'reuters_modapte')))
+  assert news.vocabulary == reut.vocabulary
+  index = news.vocabulary.index()
+  assert {'alta', 'grain'} <= set(index)   # a word of each corpus
+  assert index['grain'] in reut.train_ids and index['alta'] in news.train_ids
+  own = newsgroups.load_arrays(news_path, (), **args)
+  assert 'grain' not in own.vocabulary.words
+  assert own.train_ids.shape == news.train_ids.shape
+  # Its own cache entry: the other archive's checksum is in the key.
+  assert len(list(cache.glob('newsgroups20-*.npz'))) == 2
+  with pytest.raises(ValueError, match=r"unknown corpora \['imdb'\]"):
+    text.shared_corpora('newsgroups20,imdb', 'newsgroups20')
+  with pytest.raises(ValueError, match="does not name the data set it is "
+                     "set for \\('newsgroups20'\\)"):
+    text.shared_corpora('reuters_modapte', 'newsgroups20')
+  config = lottery.default_config()
+  config.data.text.shared_vocabulary = BOTH
+  with pytest.raises(ValueError, match="\\('mnist'\\)"):
+    lottery.validate(config)

@@ -7,12 +7,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import transfer_text_cnn
 from lth_jax import lottery
+from lth_jax import models
 from lth_jax import pruning
 from lth_jax.analysis import transfer_report
 from lth_jax.lottery import experiment
 from lth_jax.lottery import storage
 from lth_jax.lottery import transfer
+from lth_jax.lottery import transfer_inputs
 
 from conftest import tiny_config
 from conftest import tiny_dataset
@@ -128,7 +131,7 @@ def test_head_masks_dense_or_pruned_at_the_source_fraction():
 def test_shape_and_structure_errors_say_what_differs():
   with pytest.raises(ValueError, match=r'mnist \(28, 28, 1\) vs cifar10 '
                      r'\(32, 32, 3\)'):
-    transfer.check_input_shapes((28, 28, 1), (32, 32, 3), 'mnist', 'cifar10')
+    transfer_inputs.check_input_shapes((28, 28, 1), (32, 32, 3), 'mnist', 'cifar10')
   src = {'hidden_0': {'kernel': jnp.ones((784, 300))}}
   with pytest.raises(ValueError, match=r"'hidden_0/kernel' is \(784, 300\) "
                      r'in the source and \(784, 200\)'):
@@ -220,3 +223,64 @@ def test_bad_pairs_fail_before_training(source, tmp_path):
                           source_data(), target_data())
   assert file_hashes(source) == before
   assert not list(tmp_path.rglob('summary.json'))
+
+
+def test_text_pair_shares_one_vocabulary_and_the_body_transplants():
+  config = transfer_text_cnn.get_config('pair=newsgroups_to_reuters,'
+                                        'preset=test')
+  source, target = config.source, config.target
+  assert (source.data.name, target.data.name) == ('newsgroups20',
+                                                  'reuters_modapte')
+  for c in (source, target):
+    lottery.validate(c)
+  transfer_inputs.check_vocabularies(source, target)   # one vocabulary
+  own = [c.copy_and_resolve_references() for c in (source, target)]
+  for c in own:
+    c.data.text.shared_vocabulary = ''
+  with pytest.raises(ValueError, match='mean other words'):
+    transfer_inputs.check_vocabularies(*own)
+  smaller = target.copy_and_resolve_references()
+  smaller.data.text.vocab_size = 400
+  with pytest.raises(ValueError, match='data.text.vocab_size differ'):
+    transfer_inputs.check_vocabularies(source, smaller)
+  # Embedding and convolutions move; the output layer is the target's own.
+  ids = jnp.zeros((1, source.data.text.max_length), jnp.int32)
+  shapes = jax.eval_shape(models.get_model(
+      source.model, num_classes=20, **source.model_kwargs).init,
+                          jax.random.key(0), ids)['params']
+  assert source.model_kwargs == target.model_kwargs   # one body
+  src = jax.tree.map(lambda s: np.ones(s.shape, np.float32), shapes)
+  tgt = jax.tree.map(lambda s: np.zeros(s.shape, np.float32), shapes)
+  width = shapes['output']['kernel'].shape[0]
+  tgt['output'] = {'kernel': np.zeros((width, 90), np.float32),
+                   'bias': np.zeros(90, np.float32)}   # Reuters' 90 topics
+  moved = transfer.transplant(src, tgt, config.transfer.head)
+  for layer in ('embedding', 'conv_0', 'conv_1'):
+    assert all(np.all(np.asarray(x) == 1)
+               for x in jax.tree.leaves(moved[layer]))
+  assert moved['output']['kernel'].shape[-1] == 90
+  assert not np.any(np.asarray(moved['output']['kernel']))
+
+
+def test_report_tables_give_each_level_its_verdict():
+  def row(branch, level, acc, pct=3.6):
+    return dict(branch=branch, level=level, replicates=2,
+                weights_remaining_pct=pct, early_stop_test_acc_mean=acc,
+                early_stop_test_acc_min=acc - .1,
+                early_stop_test_acc_max=acc + .1)
+  labels = transfer_report.LABELS
+  rows = [row('trunk', 15, 98.0), row(labels['ticket'], 15, 97.75, 3.9),
+          row(labels['reinit'], 15, 95.0), row(labels['random'], 15, 96.0),
+          row('trunk', 7, 98.5), row(labels['ticket'], 7, 96.2),
+          row(labels['random'], 7, 96.0), row(labels['ticket'], 11, 97.0)]
+  lines = transfer_report.transfer_markdown(rows).splitlines()
+  assert [line.split(' | ')[-1] for line in lines[2:]] == [
+      'random |', 'no own ticket yet |', 'matches |']   # levels 7, 11, 15
+  assert lines[-1].startswith('| 15 | 3.6 / 3.9 | 98.00 (97.90-98.10) | '
+                              '97.75 (97.65-97.85) | 95.00')
+  assert '| -0.25 |' in lines[-1]
+  summary = transfer_report.pairs_markdown({'x_to_y': rows}, [15, 7])
+  assert [line.split(' | ')[:2] for line in summary.splitlines()[2:]] == [
+      ['| x_to_y', '7'], ['| x_to_y', '15']]
+  with pytest.raises(transfer_report.NothingFinished):
+    transfer_report.write_transfer_report([], '/nonexistent/never', 't')
