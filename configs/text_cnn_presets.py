@@ -86,6 +86,7 @@ def text_config(dataset: str, arg: str | None
     c.pruning.layer_rates = 'conv_=0.45'
     c.pruning.levels = 3
     if dataset == 'reuters_modapte':  # the budget's share of the two sets
+      c.training.learning_rate = 3e-2
       c.training.steps = '2ep'
       c.training.eval_every = '40it'
   elif preset == 'test':
