@@ -20,6 +20,7 @@ lth_jax steps/s over the best torch steps/s (target >= 1.5x on CPU).
 
 Needs torch (the ``[bench]`` extra).
 """
+import os
 import time
 
 from absl import app
@@ -136,6 +137,11 @@ def jax_steps_per_s(ids: np.ndarray, labels: np.ndarray, steps: int
   return steps / (time.perf_counter() - tic), compile_s
 
 
+def load_average() -> str:
+  """The 1-minute load average (the machine is shared: quote it)."""
+  return f'load {os.getloadavg()[0]:.1f}'
+
+
 def main(argv: list[str]) -> None:
   del argv
   rng = np.random.default_rng(0)
@@ -151,17 +157,17 @@ def main(argv: list[str]) -> None:
     rate, compile_s = jax_steps_per_s(ids, labels, _STEPS.value)
     best_jax = max(best_jax, rate)
     print(f'round {r}: lth_jax {rate:.2f} steps/s (compile {compile_s:.1f} '
-          's)', flush=True)
+          f's; {load_average()})', flush=True)
     for threads in _TORCH_THREADS.value:
       t = int(threads)
       rate = torch_steps_per_s(ids, labels, _STEPS.value, t)
       best_torch[t] = max(best_torch.get(t, 0.0), rate)
       print(f'round {r}: torch eager (threads {t or "default"}) '
-            f'{rate:.2f} steps/s', flush=True)
+            f'{rate:.2f} steps/s ({load_average()})', flush=True)
   torch_best = max(best_torch.values())
-  print(f'\n| lth_jax steps/s | torch eager steps/s (best) | ratio |\n'
-        f'|---|---|---|\n| {best_jax:.2f} | {torch_best:.2f} | '
-        f'{best_jax / torch_best:.2f}x |')
+  print(f'\n| lth_jax steps/s | torch eager steps/s (best) | ratio | load |\n'
+        f'|---|---|---|---|\n| {best_jax:.2f} | {torch_best:.2f} | '
+        f'{best_jax / torch_best:.2f}x | {load_average()[5:]} |')
 
 
 if __name__ == '__main__':

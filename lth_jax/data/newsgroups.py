@@ -187,19 +187,7 @@ def load_arrays(path: pathlib.Path, remove: Sequence[str],
 
 def archive_path(root: Any) -> pathlib.Path:
   """``<root>/20newsgroups/20news-bydate.tar.gz``, checked to exist."""
-  root_path = raw_files.data_root(root)
-  if root_path is None:
-    raise raw_files.DataFileError(
-        'no data root for 20 Newsgroups: put 20news-bydate.tar.gz in '
-        f'<root>/{DATA_FOLDER}/ and pass config.data.root=<root> or set '
-        f'{raw_files.DATA_DIR_ENV}=<root> (tfds has no copy of it).')
-  path = root_path / DATA_FOLDER / ARCHIVE
-  if not path.is_file():
-    raise raw_files.DataFileError(
-        f'missing data file {path}: put the standard 20news-bydate.tar.gz '
-        'there, or point config.data.root / '
-        f'{raw_files.DATA_DIR_ENV} at a root holding {DATA_FOLDER}/.')
-  return path
+  return text.archive_path(root, DATA_FOLDER, ARCHIVE, '20 Newsgroups')
 
 
 def removals(data_config: Any) -> tuple[str, ...]:
@@ -230,7 +218,4 @@ def load_newsgroups20(data_config: Any) -> dataset.Dataset:
                        data_config.validation_size, t.vocab_size,
                        t.min_count, t.max_length, text.cache_dir(t.cache_dir),
                        shared=text.shared_vocabulary(data_config))
-  return dataset.Dataset('newsgroups20', len(arrays.class_names),
-                         arrays.train_ids, arrays.train_labels,
-                         arrays.val_ids, arrays.val_labels, arrays.test_ids,
-                         arrays.test_labels)
+  return text.to_dataset('newsgroups20', arrays)

@@ -216,19 +216,7 @@ def load_arrays(path: pathlib.Path, category_set: str, keep_empty: bool,
 
 def archive_path(root: Any) -> pathlib.Path:
   """``<root>/reuters21578/reuters21578.tar.gz``, checked to exist."""
-  root_path = raw_files.data_root(root)
-  if root_path is None:
-    raise raw_files.DataFileError(
-        'no data root for Reuters-21578: put reuters21578.tar.gz in '
-        f'<root>/{DATA_FOLDER}/ and pass config.data.root=<root> or set '
-        f'{raw_files.DATA_DIR_ENV}=<root> (tfds has no copy of it).')
-  path = root_path / DATA_FOLDER / ARCHIVE
-  if not path.is_file():
-    raise raw_files.DataFileError(
-        f'missing data file {path}: put the standard reuters21578.tar.gz '
-        'there, or point config.data.root / '
-        f'{raw_files.DATA_DIR_ENV} at a root holding {DATA_FOLDER}/.')
-  return path
+  return text.archive_path(root, DATA_FOLDER, ARCHIVE, 'Reuters-21578')
 
 
 def training_texts(path: pathlib.Path, data_config: Any) -> list[str]:
@@ -258,7 +246,4 @@ def load_reuters_modapte(data_config: Any) -> dataset.Dataset:
                        t.vocab_size, t.min_count, t.max_length,
                        text.cache_dir(t.cache_dir),
                        shared=text.shared_vocabulary(data_config))
-  return dataset.Dataset('reuters_modapte', len(arrays.class_names),
-                         arrays.train_ids, arrays.train_labels,
-                         arrays.val_ids, arrays.val_labels, arrays.test_ids,
-                         arrays.test_labels, multi_label=True)
+  return text.to_dataset('reuters_modapte', arrays, multi_label=True)

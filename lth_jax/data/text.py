@@ -29,6 +29,9 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from lth_jax.data import dataset
+from lth_jax.data import raw_files
+
 PAD_ID = 0
 UNK_ID = 1
 NUM_RESERVED = 2
@@ -329,3 +332,35 @@ def cached(name: str, source: pathlib.Path, options: dict[str, Any],
   arrays = make()
   save_arrays(path, arrays)
   return arrays
+
+
+def archive_path(root: Any, folder: str, archive: str, title: str
+                 ) -> pathlib.Path:
+  """``<root>/<folder>/<archive>``, checked to exist (``title`` names it).
+
+  Raises:
+    raw_files.DataFileError: no data root, or no archive there (the
+      message says where to put it).
+  """
+  root_path = raw_files.data_root(root)
+  if root_path is None:
+    raise raw_files.DataFileError(
+        f'no data root for {title}: put {archive} in <root>/{folder}/ and '
+        f'pass config.data.root=<root> or set {raw_files.DATA_DIR_ENV}=<root> '
+        '(tfds has no copy of it).')
+  path = root_path / folder / archive
+  if not path.is_file():
+    raise raw_files.DataFileError(
+        f'missing data file {path}: put the standard {archive} there, or '
+        f'point config.data.root / {raw_files.DATA_DIR_ENV} at a root '
+        f'holding {folder}/.')
+  return path
+
+
+def to_dataset(name: str, arrays: TextArrays, multi_label: bool = False
+               ) -> dataset.Dataset:
+  """``arrays`` as the registry's ``Dataset`` (classes from its names)."""
+  return dataset.Dataset(name, len(arrays.class_names), arrays.train_ids,
+                         arrays.train_labels, arrays.val_ids,
+                         arrays.val_labels, arrays.test_ids,
+                         arrays.test_labels, multi_label=multi_label)
