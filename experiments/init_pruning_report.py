@@ -1,13 +1,15 @@
 r"""Pruning at init against IMP: comparison and ablation tables, figure.
 
   python -m experiments.init_pruning_report \
-      --runs=results/lth_lenet/5019b75555a6,/work/results/lth_lenet/5019b75555a6 \
+      --runs=/work/results/i21/5019b75555a6,/work/results/lth_lenet/5019b75555a6 \
+      --levels=3,7,11,15,18,21 --ablation_levels=15,21 \
       --figure=docs/figures/pruning_at_init_lenet300.png
 
 ``--runs``: run directories (``workdir/<run-hash>``) of one trunk; each
 branch is read from the first that holds it, the trunk from the first.
-Prints markdown tables (comparison, ablations at ``--ablation_levels``,
-per-layer fractions) and writes the accuracy figure.
+Prints markdown tables (comparison at ``--levels``, ablations at
+``--ablation_levels`` with the paper's finding checked, per-layer
+fractions) and writes the accuracy figure.
 """
 from absl import app
 from absl import flags

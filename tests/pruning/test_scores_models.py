@@ -154,27 +154,28 @@ def test_scorers_run_on_cifar_models(name, method):
 
 @slow
 def test_synflow_empties_prunable_shortcuts_but_keeps_every_resnet20_layer():
-  # With the shortcut convolutions prunable, SynFlow at 1 % nearly empties
-  # them (the residual branches carry far more flow); without them
-  # (Tanaka et al.'s default), every layer keeps weights
-  # (docs/results/pruning_at_init.md).
-  def synflow_at_one_percent(prunable):
+  # With the shortcut convolutions prunable, SynFlow (100 rounds) at 1 %
+  # empties block_2_0's shortcut (the residual branches carry far more
+  # flow); without them (Tanaka et al.'s default, prune_residual=False),
+  # every layer keeps weights (docs/results/pruning_at_init.md).
+  def synflow_at_one_percent(prunable, rounds):
     model, shape, params, stats, masks, _ = setup('resnet20', prunable)
     total = sum(int(m.size) for m in pruning.masks.mask_leaves(masks))
     s = scores.synflow(params, masks, input_shape=shape, density=.01,
-                       rounds=10, output_fn=init_pruning.synflow_output_fn(
+                       rounds=rounds, output_fn=init_pruning.synflow_output_fn(
                            model, stats))
     kept = scores.keep_global(s, masks, round(total * .01))
     assert sum(counts(kept)) == round(total * .01)
     return layer_counts(kept), layer_counts(masks)
 
-  kept, sizes = synflow_at_one_percent(pruning.DEFAULT_PRUNABLE)
+  kept, sizes = synflow_at_one_percent(pruning.DEFAULT_PRUNABLE, 100)
   shortcuts = [p for p in kept if 'shortcut' in p]
   assert len(shortcuts) == 2
+  assert kept['block_2_0/conv_shortcut/kernel'] == 0
   for p in shortcuts:
     assert kept[p] < .01 * sizes[p], (p, kept[p], sizes[p])
 
-  kept, _ = synflow_at_one_percent(NO_SHORTCUTS)
+  kept, _ = synflow_at_one_percent(NO_SHORTCUTS, 10)
   assert not any('shortcut' in p for p in kept)
   assert len(kept) == 20  # 19 convs (no shortcut) and the output
   assert min(kept.values()) > 0, kept
