@@ -1,13 +1,15 @@
 r"""Pruning at init against IMP: comparison and ablation tables, figure.
 
   python -m experiments.init_pruning_report \
-      --runs=results/lth_lenet/5019b75555a6,/work/results/lth_lenet/5019b75555a6 \
+      --runs=/work/results/i21/5019b75555a6,/work/results/lth_lenet/5019b75555a6 \
+      --levels=3,7,11,15,18,21 --ablation_levels=15,21 \
       --figure=docs/figures/pruning_at_init_lenet300.png
 
 ``--runs``: run directories (``workdir/<run-hash>``) of one trunk; each
 branch is read from the first that holds it, the trunk from the first.
-Prints markdown tables (comparison, ablations at ``--ablation_levels``,
-per-layer fractions) and writes the accuracy figure.
+Prints markdown tables (comparison at ``--levels``, ablations at
+``--ablation_levels`` with the paper's finding checked, per-layer
+fractions) and writes the accuracy figure.
 """
 from absl import app
 from absl import flags
@@ -27,6 +29,8 @@ _BRANCHES = flags.DEFINE_list(
 _SUBJECTS = flags.DEFINE_list(
     'subjects', ['imp', 'snip', 'grasp', 'grasp_abs', 'synflow',
                  'magnitude_init'], 'Subjects of the ablations.')
+_LEVELS = flags.DEFINE_list('levels', [], 'Levels of the comparison table '
+                            '(default: every level some method ran).')
 _ABLATION_LEVELS = flags.DEFINE_list('ablation_levels', ['15'],
                                      'Levels of the ablation tables.')
 _FIGURE = flags.DEFINE_string('figure', None, 'Accuracy figure (PNG).')
@@ -39,13 +43,15 @@ def main(argv):
   names = list(dict.fromkeys(_BRANCHES.value + ablated
                              + list(report.ALIASES.values())))
   rows = report.load_rows(_RUNS.value, names)
-  ran = sorted({r['level'] for r in rows
-                if r['branch'] in _BRANCHES.value
-                and r['branch'] not in report.ALIASES.values()})
+  ran = [int(x) for x in _LEVELS.value] or sorted(
+      {r['level'] for r in rows if r['branch'] in _BRANCHES.value
+       and r['branch'] not in report.ALIASES.values()})
   print(report.comparison_markdown(rows, _BRANCHES.value, levels=ran), '\n')
   for level in map(int, _ABLATION_LEVELS.value):
     print(f'ablations at level {level}:\n')
     print(report.ablation_markdown(rows, _SUBJECTS.value, level), '\n')
+    print(report.finding_markdown(report.verdicts(rows, _SUBJECTS.value,
+                                                  level)), '\n')
     print(report.layer_markdown(_RUNS.value[0], _BRANCHES.value, level),
           '\n')
     images = data.get_dataset(lottery.default_config().data).train_images

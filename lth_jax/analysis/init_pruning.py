@@ -74,8 +74,10 @@ def comparison_markdown(rows: list[dict[str, Any]], branches: Sequence[str],
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   for lv in levels:
     trunk = at.get(('trunk', lv))
-    pct = trunk['weights_remaining_pct'] if trunk else next(
-        r['weights_remaining_pct'] for (b, l), r in at.items() if l == lv)
+    pcts = [r['weights_remaining_pct'] for (_, l), r in at.items() if l == lv]
+    if not pcts:
+      continue  # nothing ran at this level
+    pct = trunk['weights_remaining_pct'] if trunk else pcts[0]
     cells = [f'{pct:.1f}', _cell(trunk)] + [_cell(at.get((b, lv)))
                                            for b in branches]
     lines.append('| ' + ' | '.join(cells) + ' |')
@@ -127,6 +129,48 @@ def ablation_markdown(rows: list[dict[str, Any]], subjects: Sequence[str],
       alias = f' [{name}]' if name != f'{subject}_{ablation}' else ''
       cells.append(f'{delta:+.2f}: {verdict}{alias}')
     lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
+def verdicts(rows: list[dict[str, Any]], subjects: Sequence[str],
+             level: int) -> dict[str, dict[str, bool]]:
+  """``{subject: {ablation: hurt}}`` at ``level``, for the ablations that
+  ran (IMP's through ``ALIASES``)."""
+  at = _index(rows)
+  present = {b for (b, lv) in at if lv == level}
+  out = {}
+  for subject in subjects:
+    base = at.get(('trunk' if subject == 'imp' else subject, level))
+    if base is None:
+      continue
+    out[subject] = {}
+    for ablation in ABLATIONS:
+      name = ablation_name(subject, ablation, present)
+      if name is not None:
+        out[subject][ablation] = hurt(base, at[(name, level)])
+  return out
+
+
+def finding_markdown(found: dict[str, dict[str, bool]]) -> str:
+  """Frankle et al. 2021's finding against ``verdicts``: the IMP ticket
+  is hurt by shuffling and re-initialisation, pruning at init is not.
+
+  >>> print(finding_markdown({'imp': {'shuffled': True, 'reinit': True},
+  ...                         'snip': {'shuffled': True, 'reinit': False}}))
+  paper: IMP hurt by both; pruning at init hurt by neither.
+  * shuffled: IMP hurt; at init hurt: snip; not hurt: none
+  * reinit: IMP hurt; at init hurt: none; not hurt: snip
+  """
+  lines = ['paper: IMP hurt by both; pruning at init hurt by neither.']
+  for ablation in ('shuffled', 'reinit'):
+    imp = found.get('imp', {}).get(ablation)
+    imp_text = 'not run' if imp is None else ('hurt' if imp else 'not hurt')
+    methods = [(s, v[ablation]) for s, v in found.items()
+               if s != 'imp' and ablation in v]
+    hurt_ = ', '.join(s for s, h in methods if h) or 'none'
+    spared = ', '.join(s for s, h in methods if not h) or 'none'
+    lines.append(f'* {ablation}: IMP {imp_text}; at init hurt: {hurt_}; '
+                 f'not hurt: {spared}')
   return '\n'.join(lines)
 
 

@@ -297,6 +297,26 @@ def _compute_dtype() -> Any:
   return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
+def _synflow_objective(params: PyTree, masks: PyTree,
+                       output_fn: Callable[[PyTree, jax.Array], jax.Array],
+                       input_shape: tuple[int, ...], rescale: bool
+                       ) -> tuple[Callable[[PyTree], jax.Array], PyTree]:
+  """``(R, effective)``: ``R(p) = sum(output_fn(p, ones))`` and the
+  absolute masked (optionally rescaled) params it is evaluated at."""
+  dtype = _compute_dtype()
+  absolute = jax.tree.map(lambda p: jnp.abs(p).astype(dtype), params)
+  effective = masks_lib.apply_masks(absolute, masks)
+  if rescale:
+    effective = jax.tree.map(
+        lambda m, p: p if m is None else p / power_of_two_scale(p, m),
+        masks, effective, is_leaf=_is_none)
+  ones = jnp.ones(input_shape, dtype)
+
+  def objective(p):
+    return jnp.sum(output_fn(p, ones).astype(dtype))
+  return objective, effective
+
+
 def synflow_round(params: PyTree, masks: PyTree,
                   output_fn: Callable[[PyTree, jax.Array], jax.Array],
                   input_shape: tuple[int, ...], rescale: bool
@@ -313,18 +333,8 @@ def synflow_round(params: PyTree, masks: PyTree,
   power of two, so the ranking is exactly unchanged. It is *not* exact
   where branches are added (residual blocks): there, enable float64.
   """
-  dtype = _compute_dtype()
-  absolute = jax.tree.map(lambda p: jnp.abs(p).astype(dtype), params)
-  effective = masks_lib.apply_masks(absolute, masks)
-  if rescale:
-    effective = jax.tree.map(
-        lambda m, p: p if m is None else p / power_of_two_scale(p, m),
-        masks, effective, is_leaf=_is_none)
-  ones = jnp.ones(input_shape, dtype)
-
-  def objective(p):
-    return jnp.sum(output_fn(p, ones).astype(dtype))
-
+  objective, effective = _synflow_objective(params, masks, output_fn,
+                                            input_shape, rescale)
   r, grads = jax.value_and_grad(objective)(effective)
   scores = _on_prunable(lambda m, p, g: p * g, masks, effective, grads)
   return scores, r
@@ -358,23 +368,26 @@ def _normalised(scores: PyTree) -> PyTree:
 
 
 @functools.partial(jax.jit, static_argnames=('output_fn', 'input_shape',
-                                             'rescale', 'inverted', 'last'))
+                                             'rescale', 'inverted'))
 def _synflow_step(params, masks, k, *, output_fn, input_shape, rescale,
-                  inverted, last):
-  """One round: scores on ``masks``, then (unless ``last``) keep the top
-  ``k`` globally."""
+                  inverted):
+  """One round: scores on ``masks`` and the top ``k`` of them globally
+  (one compiled function for every round; the last round's selection is
+  unused)."""
   scores, r = synflow_round(params, masks, output_fn, input_shape, rescale)
-  # R = 0 is an underflow only if some input still reaches the output.
-  paths = synflow_round(jax.tree.map(
+  # R = 0 is an underflow only if some input still reaches the output
+  # (R of the 0/1 weights of the mask; a forward pass only).
+  count_paths, binary = _synflow_objective(jax.tree.map(
       lambda m, p: p if m is None else m.astype(p.dtype), masks, params,
-      is_leaf=_is_none), masks, output_fn, input_shape, False)[1]
+      is_leaf=_is_none), masks, output_fn, input_shape, False)
+  paths = count_paths(binary)
   finite = jnp.isfinite(r) & ((r > 0) | (paths == 0))
   for s in jax.tree.leaves(scores):
     finite &= jnp.all(jnp.isfinite(s))
   scores = _normalised(scores)
   if inverted:
     scores = invert(scores)
-  return scores, r, finite, masks if last else keep_global(scores, masks, k)
+  return scores, r, finite, keep_global(scores, masks, k)
 
 
 def synflow_counts(remaining: int, density: float, rounds: int) -> list[int]:
@@ -449,8 +462,7 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   for k, count in enumerate(counts, start=1):
     scores, r, finite, new = _synflow_step(
         params, current, count, output_fn=output_fn,
-        input_shape=input_shape, rescale=rescale, inverted=inverted,
-        last=k == rounds)
+        input_shape=input_shape, rescale=rescale, inverted=inverted)
     if not bool(finite):
       raise FloatingPointError(
           f'SynFlow round {k}: R = {float(r)!r} or a score is not finite, '
