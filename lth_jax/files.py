@@ -7,6 +7,7 @@ none. What a kill leaves of an unfinished write is recognised by
 ``is_stale`` and never read. The run layout built on these lives in
 ``lth_jax.lottery.storage``; the training engine's checkpoints use them too.
 """
+import asyncio
 import hashlib
 import json
 import os
@@ -18,6 +19,8 @@ from absl import logging
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from orbax.checkpoint._src.serialization import ocdbt_utils as ocp_ocdbt_utils
+from orbax.checkpoint._src.serialization import tensorstore_utils as ocp_ts_utils
 
 from lth_jax.pruning import tree_paths
 
@@ -69,16 +72,68 @@ class CorruptTreeError(ValueError):
   """A saved tree is missing, unreadable, altered, or not the expected tree."""
 
 
-def _checkpointer() -> ocp.StandardCheckpointer:
+def _this_process_options() -> ocp.options.MultiprocessingOptions:
+  """Several JAX processes: each saves and reads trees on its own (host
+  arrays, no barrier with the others)."""
+  index = jax.process_index()
+  return ocp.options.MultiprocessingOptions(
+      primary_host=index, active_processes={index},
+      barrier_sync_key_prefix=f'process_{index}')
+
+
+def _reader() -> ocp.StandardCheckpointer:
+  """The checkpointer ``load_tree`` reads with."""
   if jax.process_count() == 1:
     return ocp.StandardCheckpointer()
-  # Several JAX processes: each saves and reads its own trees on its own
-  # (host arrays, no barrier with the others).
-  index = jax.process_index()
   return ocp.StandardCheckpointer(
-      multiprocessing_options=ocp.options.MultiprocessingOptions(
-          primary_host=index, active_processes={index},
-          barrier_sync_key_prefix=f'process_{index}'))
+      multiprocessing_options=_this_process_options())
+
+
+class _ThisProcessNumpyHandler(ocp.type_handlers.NumpyHandler):
+  """orbax's NumPy handler, writing from whichever process saves.
+
+  orbax 0.12.8 writes host arrays from process 0 only (its ``NumpyHandler``
+  assumes every process holds the same replicated array), so a tree saved
+  by another process would have no data. Here each process saves its own
+  trees (``lth_jax.lottery.processes``), so every process writes what it
+  saves; the layout on disk is orbax's own (``ocdbt.process_<i>/``).
+  """
+
+  async def _background_serialize(self, values, infos, args=None):
+    writes = []
+    for value, info, arg in zip(values, infos, args, strict=True):
+      await info.await_path_creation()
+      spec = ocp_ts_utils.build_array_write_spec(
+          info=info, arg=arg, global_shape=value.shape,
+          local_shape=value.shape, dtype=value.dtype,
+          use_ocdbt=info.is_ocdbt_checkpoint,
+          process_index=ocp_ocdbt_utils.get_process_index_for_subdir(
+              use_ocdbt=info.is_ocdbt_checkpoint),
+          metadata_key=self._metadata_key)
+      writes.append(self._open_and_write(value, spec.json, info.ts_context))
+    await asyncio.gather(*writes)
+
+
+def _saver() -> ocp.AbstractCheckpointer:
+  """The checkpointer ``save_tree`` writes host trees with."""
+  if jax.process_count() == 1:
+    return ocp.StandardCheckpointer()
+  options = _this_process_options()
+  registry = ocp.type_handlers.create_type_handler_registry(
+      (np.ndarray, _ThisProcessNumpyHandler()),
+      (jax.Array, ocp.type_handlers.ArrayHandler()))  # none in host trees
+  return ocp.Checkpointer(ocp.PyTreeCheckpointHandler(
+      type_handler_registry=registry, multiprocessing_options=options),
+                          multiprocessing_options=options)
+
+
+def _restore(ckpt: ocp.StandardCheckpointer, path: pathlib.Path) -> Any:
+  """A saved tree as NumPy arrays, whichever process or device wrote it."""
+  meta = ckpt.metadata(path).item_metadata
+  if meta is None:
+    raise ValueError('its _METADATA (the tree\'s structure) is missing')
+  return ckpt.restore(path, jax.tree.map(
+      lambda m: np.empty(m.shape, m.dtype), meta.tree))
 
 
 def _staging(path: pathlib.Path, tag: str) -> pathlib.Path:
@@ -110,13 +165,14 @@ def save_tree(path: PathLike, tree: Any) -> None:
   the new one) or none: never a partial one.
   """
   path = pathlib.Path(path).absolute()
-  host = jax.device_get(tree)
+  host = jax.tree.map(np.asarray, jax.device_get(tree))  # scalars too
   new, old = _staging(path, 'new'), _staging(path, 'old')
   remove(new)
   remove(old)
-  ckpt = _checkpointer()
+  ckpt = _saver()
   ckpt.save(new, host)
-  ckpt.wait_until_finished()
+  if isinstance(ckpt, ocp.AsyncCheckpointer):
+    ckpt.wait_until_finished()
   write_json(new / DIGEST_FILE, {'sha256': tree_digest(host)})
   if path.exists():
     os.replace(path, old)
@@ -167,7 +223,7 @@ def load_tree(path: PathLike, like: Any = None) -> Any:
     raise CorruptTreeError(f'{path} is missing or incomplete (no '
                            '_CHECKPOINT_METADATA).')
   try:
-    restored = _checkpointer().restore(path)
+    restored = _restore(_reader(), path)
     digest = path / DIGEST_FILE
     expected = read_json(digest)['sha256'] if digest.exists() else None
   except (OSError, ValueError, KeyError, TypeError) as e:

@@ -8,13 +8,11 @@ same path. Processes meet at a barrier after each level, so all of them
 see the same finished levels before deciding what to train next. With one
 process every function here is trivial.
 
-The owner is process 0 for every replicate: orbax 0.12.8 writes host
-(NumPy) arrays from process 0 only (``NumpyHandler`` checks
-``multihost.process_index() == 0``), and the trees of a level are host
-arrays. ``block_owner`` is the split that per-process writing would use
-(the ``shard`` strategy's split of the replicate axis over the processes'
-devices); it needs each replicate's trees saved as arrays on a device of
-their owner, which ``lth_jax.files.save_tree`` does not do yet.
+The owner of a replicate is the process that holds it under the ``shard``
+strategy (``block_owner``: the replicate axis split in blocks over the
+processes, as over their devices), so each process writes its own
+replicates' trees (``lth_jax.files.save_tree`` writes them from this
+process's device) and files, on a file system every process sees.
 """
 import jax
 from jax.experimental import multihost_utils
@@ -34,9 +32,8 @@ def block_owner(replicate: int, count: int,
 
 
 def owner(replicate: int, count: int) -> int:
-  """The process that writes replicate ``replicate`` of ``count``: 0."""
-  del replicate, count  # See the module docstring.
-  return 0
+  """The process that writes replicate ``replicate`` of ``count``."""
+  return block_owner(replicate, count)
 
 
 def owns(replicate: int, count: int) -> bool:

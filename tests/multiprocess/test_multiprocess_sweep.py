@@ -8,7 +8,9 @@ then process 0, the way a scheduler ends the job); while it runs, the run
 directory is locked. The rerun finishes the sweep, and its masks and
 metrics equal the serial run's: masks identical except where a weight's
 magnitude is within float tolerance of its layer's threshold, metrics up
-to float reassociation.
+to float reassociation. Each process writes only its own replicates: every
+tree of replicate r holds its arrays in orbax's ``ocdbt.process_<i>/`` of
+the process that holds r under ``shard`` (r // 2).
 """
 import signal
 import time
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 
 from lth_jax import lottery
+from lth_jax.lottery import processes
 from lth_jax.lottery import run_lock
 from lth_jax.lottery import storage
 
@@ -81,6 +84,15 @@ def assert_same_run(got, want):
               r, level, a['step'], field)
 
 
+def tree_writers(run_dir):
+  """``{replicate: {process index of each of its trees' data}}``."""
+  writers = {}
+  for r in range(R):
+    subdirs = storage.replicate_dir(run_dir, r).rglob('ocdbt.process_*')
+    writers[r] = {int(d.name.rsplit('_', 1)[1]) for d in subdirs}
+  return writers
+
+
 @pytest.fixture(scope='module')
 def serial(tmp_path_factory):
   workdir = tmp_path_factory.mktemp('serial')
@@ -121,3 +133,7 @@ def test_killed_two_process_sweep_reruns_to_the_serial_results(
   assert sorted(p.name for p in run_dir.glob('lock*')) == [
       'lock', 'lock.process_1']
   assert_same_run(read_run(run_dir), serial)
+  assert tree_writers(run_dir) == {
+      r: {processes.block_owner(r, R, processes=2)} for r in range(R)}
+  assert [processes.block_owner(r, R, processes=2) for r in range(R)] == [
+      0, 0, 1, 1]
