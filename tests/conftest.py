@@ -56,3 +56,27 @@ def tiny_config(levels: int = 2, steps: str = '40it', **overrides):
     node, _, leaf = field.rpartition('__')
     (c[node] if node else c)[leaf] = value
   return c
+
+
+@pytest.fixture(autouse=True, scope='session')
+def shared_compilation_cache(tmp_path_factory):
+  """One persistent XLA cache for the session's workers and subprocesses.
+
+  Many tests compile the same programs (same model, config and shapes) in
+  fresh objects; with the cache a repeat is read from disk instead of
+  compiled again. Cached executables are the very programs a compile
+  would produce, so results are unchanged. ``LTH_TEST_XLA_CACHE=0`` turns
+  it off.
+  """
+  if os.environ.get('LTH_TEST_XLA_CACHE', '1') == '0':
+    yield None
+    return
+  import jax  # pylint: disable=import-outside-toplevel
+  base = tmp_path_factory.getbasetemp()
+  root = base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base
+  cache = root / 'xla_cache'
+  cache.mkdir(exist_ok=True)
+  jax.config.update('jax_compilation_cache_dir', str(cache))
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
+  jax.config.update('jax_persistent_cache_min_entry_size_bytes', -1)
+  yield cache
