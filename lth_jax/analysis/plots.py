@@ -96,12 +96,13 @@ def _plot_band(ax, rows: list[dict[str, Any]], metric: str, title: str,
 
 
 def plot_accuracy(rows: list[dict[str, Any]], path: str | pathlib.Path,
-                  title: str = '') -> None:
-  """Test accuracy at early stop vs. weights remaining, with the min/max
-  band over replicates and a dotted line at the dense network's accuracy."""
+                  title: str = '', metric: str = 'accuracy') -> None:
+  """Test accuracy (or ``metric``, e.g. ``'micro-F1'``, x 100) at early
+  stop vs. weights remaining, with the min/max band over replicates and a
+  dotted line at the dense network's value."""
   _, ax = plt.subplots(figsize=(6.4, 4.2))
   _plot_band(ax, rows, 'early_stop_test_acc', title,
-             'test accuracy at early stop (%)', path, dense_line=True)
+             f'test {metric} at early stop (%)', path, dense_line=True)
 
 
 def plot_early_stop(rows: list[dict[str, Any]], path: str | pathlib.Path,

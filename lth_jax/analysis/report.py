@@ -48,6 +48,8 @@ def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
   paths = {'csv': out / 'results.csv', 'accuracy_png': out / 'accuracy.png',
            'early_stop_png': out / 'early_stop.png'}
   tables.write_csv(rows, paths['csv'])
-  plots.plot_accuracy(rows, paths['accuracy_png'], title)
+  label = ('accuracy' if metric == 'acc'
+           else metric.replace('_', '-').replace('f1', 'F1'))
+  plots.plot_accuracy(rows, paths['accuracy_png'], title, label)
   plots.plot_early_stop(rows, paths['early_stop_png'], title)
   return {'rows': rows, **paths}
