@@ -11,8 +11,9 @@ process every function here is trivial.
 The owner of a replicate is the process that holds it under the ``shard``
 strategy (``block_owner``: the replicate axis split in blocks over the
 processes, as over their devices), so each process writes its own
-replicates' trees (``lth_jax.files.save_tree`` writes them from this
-process's device) and files, on a file system every process sees.
+replicates' trees and files (``lth_jax.files.save_tree`` writes NumPy
+arrays from whichever process saves), on a file system every process
+sees.
 """
 import jax
 from jax.experimental import multihost_utils
