@@ -58,9 +58,15 @@ def tiny_config(levels: int = 2, steps: str = '40it', **overrides):
   return c
 
 
+def shared_tmp(tmp_path_factory) -> pathlib.Path:
+  """A temporary folder shared by all pytest-xdist workers of a session."""
+  base = tmp_path_factory.getbasetemp()
+  return base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base
+
+
 @pytest.fixture(autouse=True, scope='session')
 def shared_compilation_cache(tmp_path_factory):
-  """One persistent XLA cache for the session's workers and subprocesses.
+  """One persistent XLA cache for the session's pytest-xdist workers.
 
   Many tests compile the same programs (same model, config and shapes) in
   fresh objects; with the cache a repeat is read from disk instead of
@@ -72,9 +78,7 @@ def shared_compilation_cache(tmp_path_factory):
     yield None
     return
   import jax  # pylint: disable=import-outside-toplevel
-  base = tmp_path_factory.getbasetemp()
-  root = base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base
-  cache = root / 'xla_cache'
+  cache = shared_tmp(tmp_path_factory) / 'xla_cache'
   cache.mkdir(exist_ok=True)
   jax.config.update('jax_compilation_cache_dir', str(cache))
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)

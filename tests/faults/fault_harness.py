@@ -29,15 +29,10 @@ REPO = HERE.parents[1]
 DRIVER = HERE / 'run_imp.py'
 sys.path.insert(0, str(HERE))
 import run_imp  # pylint: disable=wrong-import-position
+from conftest import shared_tmp  # pylint: disable=wrong-import-position
 
 TIMEOUT = 300  # seconds; one driver run takes ~5-15 s on 2 busy cores
 TREES = ('masks', 'trained')
-
-
-def shared_tmp(tmp_path_factory: Any) -> pathlib.Path:
-  """A temporary folder shared by all pytest-xdist workers of a session."""
-  base = tmp_path_factory.getbasetemp()
-  return base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base
 
 
 @contextlib.contextmanager
