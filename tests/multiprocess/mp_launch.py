@@ -11,6 +11,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -55,7 +56,11 @@ class Result:
 
 def start(script: str, n: int, args: list[str], env: dict | None = None,
           local_devices: int = 1) -> list[subprocess.Popen]:
-  """Starts the ``n`` processes; returns them (each writes to a pipe)."""
+  """Starts the ``n`` processes; returns them.
+
+  Each writes its output to a temporary file, not a pipe: a process that
+  prints more than a pipe holds would block until somebody reads it.
+  """
   port = free_port()
   path = f'{REPO}:{REPO / "tests"}:{REPO / "tests" / "multiprocess"}'
   base = dict(os.environ, PYTHONPATH=path,
@@ -63,10 +68,20 @@ def start(script: str, n: int, args: list[str], env: dict | None = None,
               LTH_NUM_PROCESSES=str(n), TF_CPP_MIN_LOG_LEVEL='2',
               XLA_FLAGS=('--xla_force_host_platform_device_count='
                          f'{local_devices}'), **(env or {}))
-  return [subprocess.Popen(
-      [sys.executable, str(REPO / script), *args], cwd=REPO,
-      env=dict(base, LTH_PROCESS_ID=str(i)), stdout=subprocess.PIPE,
-      stderr=subprocess.STDOUT, text=True) for i in range(n)]
+  procs = []
+  for i in range(n):
+    log = tempfile.TemporaryFile('w+')  # pylint: disable=consider-using-with
+    procs.append(subprocess.Popen(
+        [sys.executable, str(REPO / script), *args], cwd=REPO,
+        env=dict(base, LTH_PROCESS_ID=str(i)), stdout=log,
+        stderr=subprocess.STDOUT, text=True))
+    procs[-1].log = log
+  return procs
+
+
+def _output(p: subprocess.Popen) -> str:
+  p.log.seek(0)
+  return p.log.read()
 
 
 def wait(procs: list[subprocess.Popen], timeout: float = 300) -> Result:
@@ -75,13 +90,13 @@ def wait(procs: list[subprocess.Popen], timeout: float = 300) -> Result:
   outs = []
   for p in procs:
     try:
-      out, _ = p.communicate(timeout=max(1, timeout - (
-          time.perf_counter() - tic)))
+      p.wait(timeout=max(1, timeout - (time.perf_counter() - tic)))
+      out = _output(p)
     except subprocess.TimeoutExpired:
       for q in procs:
         q.kill()
-      out, _ = p.communicate()
-      out += f'\n[killed after {timeout} s]'
+      p.wait()
+      out = _output(p) + f'\n[killed after {timeout} s]'
     outs.append(out)
   return Result([p.returncode for p in procs], outs,
                 time.perf_counter() - tic)

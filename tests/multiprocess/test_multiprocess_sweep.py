@@ -2,9 +2,10 @@
 
 Two processes joined by ``jax.distributed`` (localhost coordinator, gloo)
 run the same 4-replicate, 2-level IMP sweep with the ``shard`` strategy
-(one CPU device each, two replicates per process). The first launch is
-killed once level 0 is written (process 1 first, the way one host dies;
-then process 0, the way a scheduler ends the job); while it runs, the run
+(one CPU device each, two replicates per process). The first launch
+stops at a known state, once every process has passed the barrier after
+level 0 is written, and is killed there (process 1 first, the way one host
+dies; then process 0, the way a scheduler ends the job); while it runs, the run
 directory is locked. The rerun finishes the sweep, and its masks and
 metrics equal the serial run's: masks identical except where a weight's
 magnitude is within float tolerance of its layer's threshold, metrics up
@@ -29,6 +30,8 @@ import mp_launch
 import mp_sweep_config
 
 WORKER = 'tests/multiprocess/mp_sweep_worker.py'
+#: Where the first launch stops: every level-0 result written, level 1 not.
+PAUSE = 'level 0 saved'
 R, L = mp_sweep_config.REPLICATES, mp_sweep_config.LEVELS
 
 
@@ -105,28 +108,27 @@ def serial(tmp_path_factory):
 def test_killed_two_process_sweep_reruns_to_the_serial_results(
     tmp_path, serial):
   run_dir = tmp_path / lottery.run_hash(mp_sweep_config.sweep_config())
-  procs = mp_launch.start(WORKER, 2, [str(tmp_path), 'shard'])
-  first = storage.level_dir(run_dir, R - 1, 0) / 'summary.json'
+  procs = mp_launch.start(WORKER, 2, [str(tmp_path), 'shard', PAUSE])
+  paused = [tmp_path / f'paused.process_{i}' for i in range(2)]
   deadline = time.time() + 420
-  locked = False
-  while not first.exists() and time.time() < deadline:
-    if not locked and all(
-        (run_dir / n).exists() and (run_dir / n).read_text().strip()
-        for n in ('lock', 'lock.process_1')):  # Both held (pid written).
-      with pytest.raises(run_lock.RunLockedError):
-        with run_lock.RunLock(run_dir):
-          pass
-      locked = True
+  while not all(p.exists() for p in paused) and time.time() < deadline:
     if any(p.poll() is not None for p in procs):
       break
     time.sleep(0.2)
-  assert first.exists(), mp_launch.wait(procs, 5).outputs[0][-3000:]
-  assert locked
-  procs[1].send_signal(signal.SIGKILL)
-  time.sleep(1)
-  procs[0].send_signal(signal.SIGKILL)
+  assert all(p.exists() for p in paused), mp_launch.wait(
+      procs, 5).outputs[0][-3000:]
+  # Both processes now wait, past level 0, holding the run's locks.
+  assert sorted(p.name for p in run_dir.glob('lock*')) == [
+      'lock', 'lock.process_1']
+  with pytest.raises(run_lock.RunLockedError):
+    with run_lock.RunLock(run_dir):
+      pass
+  assert all(storage.level_done(run_dir, r, 0) for r in range(R))
+  procs[1].send_signal(signal.SIGKILL)  # One host dies ...
+  assert procs[1].wait(30) == -signal.SIGKILL
+  procs[0].send_signal(signal.SIGKILL)  # ... then the job is ended.
   killed = mp_launch.wait(procs, 30)
-  assert killed.returncodes == [-9, -9]
+  assert killed.returncodes[0] != 0, killed.outputs[0][-3000:]
   assert not storage.level_done(run_dir, 0, L)  # Killed before the end.
 
   mp_launch.launch(WORKER, 2, [str(tmp_path), 'shard'], timeout=300).check()
