@@ -1,8 +1,11 @@
 """Running an absl ``main`` with one-line errors for bad input.
 
 A config typo, a bad value, a missing data file or a locked run directory
-is the user's to fix, not a bug: print what is wrong and exit with status 2
-instead of a traceback (set ``LTH_DEBUG=1`` for the traceback).
+is the user's to fix, not a bug: the project raises an
+``lth_jax.errors.LthError`` for each, and this prints its message (which
+names the fix) and exits with status 2 instead of a traceback (set
+``LTH_DEBUG=1`` for the traceback). Any other exception is a bug in the
+code and shows its traceback.
 """
 import os
 import sys
@@ -10,23 +13,17 @@ from typing import Callable
 
 from absl import app
 
-#: Errors that describe bad input; each message names the fix.
-USER_ERRORS = (ValueError, AttributeError, KeyError, TypeError,
-               FileNotFoundError, FileExistsError, RuntimeError,
-               FloatingPointError, ImportError)
+from lth_jax import errors
 
 
 def run(main: Callable[[list[str]], None]) -> None:
-  """``app.run(main)``, turning user errors into one line on stderr."""
+  """``app.run(main)``, turning the project's errors into one line."""
   try:
     app.run(main)
-  except USER_ERRORS as e:
+  except errors.LthError as e:
     if os.environ.get('LTH_DEBUG'):
       raise
-    message = str(e).strip().strip('\'"').replace('\\n', ' ').replace(
-        "\\'", "'")
-    if isinstance(e, AttributeError):
-      message = f'unknown config field {message}'
+    message = ' '.join(str(e).strip().strip('\'"').split())
     sys.stderr.write(f'error: {type(e).__name__}: {message}\n')
     sys.exit(2)
 

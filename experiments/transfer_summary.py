@@ -20,6 +20,7 @@ import shutil
 from absl import flags
 
 from experiments import cli
+from lth_jax import errors
 from lth_jax.analysis import transfer_report
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of the trunks.',
@@ -41,7 +42,7 @@ def config_module(path: str):
   """The module of a config file given as ``configs/<name>.py``."""
   p = pathlib.PurePosixPath(path)
   if p.suffix != '.py':
-    raise ValueError(f'--config_file={path!r} is not a .py config file '
+    raise errors.ConfigError(f'--config_file={path!r} is not a .py config file '
                      '(e.g. configs/transfer_lenet300.py).')
   return importlib.import_module('.'.join(p.with_suffix('').parts))
 

@@ -22,6 +22,7 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint._src.serialization import ocdbt_utils as ocp_ocdbt_utils
 from orbax.checkpoint._src.serialization import tensorstore_utils as ocp_ts_utils
 
+from lth_jax import errors
 from lth_jax.pruning import tree_paths
 
 PathLike = str | os.PathLike
@@ -68,7 +69,7 @@ def read_jsonl(path: PathLike) -> list[dict[str, Any]]:
     return [json.loads(line) for line in f if line.strip()]
 
 
-class CorruptTreeError(ValueError):
+class CorruptTreeError(errors.CorruptFileError):
   """A saved tree is missing, unreadable, altered, or not the expected tree."""
 
 
@@ -132,7 +133,7 @@ def _restore(ckpt: ocp.StandardCheckpointer, path: pathlib.Path) -> Any:
   """A saved tree as NumPy arrays, whichever process or device wrote it."""
   meta = ckpt.metadata(path).item_metadata
   if meta is None:
-    raise ValueError('its _METADATA (the tree\'s structure) is missing')
+    raise errors.InputError('its _METADATA (the tree\'s structure) is missing')
   return ckpt.restore(path, jax.tree.map(
       lambda m: np.empty(m.shape, m.dtype), meta.tree))
 

@@ -2,6 +2,8 @@
 pruning strategies, controls, augmentations) is looked up through."""
 from typing import Callable, Generic, TypeVar
 
+from lth_jax import errors
+
 T = TypeVar('T')
 
 
@@ -15,7 +17,7 @@ class Registry(Generic[T]):
   >>> colours.get('bleu')
   Traceback (most recent call last):
   ...
-  ValueError: unknown colour 'bleu'; known: red.
+  lth_jax.errors.ConfigError: unknown colour 'bleu'; known: red.
   """
 
   def __init__(self, kind: str):
@@ -38,7 +40,7 @@ class Registry(Generic[T]):
   def check(self, name: str) -> None:
     """Raises ``ValueError`` listing the known names if ``name`` is not one."""
     if name not in self._entries:
-      raise ValueError(f'unknown {self.kind} {name!r}; known: '
+      raise errors.ConfigError(f'unknown {self.kind} {name!r}; known: '
                        f'{", ".join(self.names())}.')
 
   def get(self, name: str) -> T:

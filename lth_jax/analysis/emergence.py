@@ -33,6 +33,8 @@ from typing import Sequence
 
 import numpy as np
 
+from lth_jax import errors
+
 #: Share of the running peak of the per-interval mask change that marks
 #: the flattening of the curve (chosen a priori).
 FLATTEN_FRACTION = 0.5
@@ -98,7 +100,7 @@ def flattening_step(steps: Sequence[int], previous: Sequence[float],
   8
   """
   if not 0.0 < fraction < 1.0:
-    raise ValueError(f'flattening fraction {fraction} must be in (0, 1).')
+    raise errors.InputError(f'flattening fraction {fraction} must be in (0, 1).')
   peak = 0.0
   for step, d in zip(steps, previous):
     if np.isnan(d):

@@ -9,6 +9,7 @@ that ``tables.aggregate`` and the figures work unchanged.
 import pathlib
 from typing import Any, Iterable
 
+from lth_jax import errors
 from lth_jax.lottery import storage
 from lth_jax.lottery import summaries as summaries_lib
 
@@ -58,7 +59,7 @@ def with_metric(run_dir: str | pathlib.Path,
       if row.get(key) is None:
         known = sorted(k[len('test_'):] for k, v in row.items()
                        if k.startswith('test_') and v is not None)
-        raise ValueError(
+        raise errors.InputError(
             f"level {s['level']} (replicate {s['replicate']}, "
             f"{s.get('branch', TRUNK)}) of {run_dir} has no {key!r} at step "
             f"{row['step']}; metrics logged there: {', '.join(known)}.")

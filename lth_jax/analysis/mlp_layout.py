@@ -10,11 +10,13 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from lth_jax import errors
+
 _KERNEL = re.compile(r'(^|/)(kernel|weight|w)(/value)?$')
 _BIAS = re.compile(r'(^|/)(bias|b)(/value)?$')
 
 
-class StructureError(ValueError):
+class StructureError(errors.InputError):
   """The masks are not an MLP's, or the tasks do not fit them."""
 
 

@@ -7,6 +7,7 @@ and is, with ``storage.run_summaries``, how runs are read.
 import pathlib
 from typing import Any, Sequence
 
+from lth_jax import errors
 from lth_jax.analysis import metric_select
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
@@ -40,7 +41,7 @@ def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
     summaries += [dict(s, run=label) for s in metric_select.with_metric(
         run_dir, storage.run_summaries(run_dir), metric)]
   if not summaries:
-    raise ValueError(f'no finished levels under {[str(r) for r in runs]}; '
+    raise errors.InputError(f'no finished levels under {[str(r) for r in runs]}; '
                      'run the experiment first.')
   out = pathlib.Path(out_dir)
   out.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from lth_jax import errors
 from lth_jax.analysis import mlp_layout
 # The mask and task readers, re-exported: structure.analyse's vocabulary.
 from lth_jax.analysis.mlp_layout import StructureError
@@ -172,7 +173,7 @@ def network_state(coverage_in: np.ndarray, coverage_out: np.ndarray,
   'degraded'
   """
   if rule not in COVERAGE_RULES:
-    raise ValueError(f'unknown coverage rule {rule!r}; known: '
+    raise errors.InputError(f'unknown coverage rule {rule!r}; known: '
                      f'{", ".join(COVERAGE_RULES)}.')
   num_tasks = coverage_out.shape[1]
   if coverage_out.shape[0] == 0:
@@ -209,7 +210,7 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
       its inputs and outputs; the message names the first offender.
   """
   if coverage not in COVERAGE_RULES:
-    raise ValueError(f'unknown coverage rule {coverage!r}; known: '
+    raise errors.InputError(f'unknown coverage rule {coverage!r}; known: '
                      f'{", ".join(COVERAGE_RULES)}.')
   kernels = mlp_kernels(masks)
   sizes = (kernels[0].shape[0],) + tuple(k.shape[1] for k in kernels)
@@ -336,7 +337,7 @@ def first_level(states: Sequence[str], state: str) -> int | None:
   1
   """
   if state not in STATES:
-    raise ValueError(f'unknown state {state!r}; known: {", ".join(STATES)}.')
+    raise errors.InputError(f'unknown state {state!r}; known: {", ".join(STATES)}.')
   return next((i for i, s in enumerate(states) if s == state), None)
 
 

@@ -6,19 +6,13 @@ through ``lottery.storage`` and runs ``structure.analyse`` on each.
 import pathlib
 from typing import Any, Sequence
 
+from lth_jax import errors
 from lth_jax.analysis import structure as structure_lib
 from lth_jax.lottery import storage
 
 
-class LevelReadError(RuntimeError):
+class LevelReadError(errors.RunStateError):
   """A level directory is missing, unfinished or holds a corrupt tree."""
-
-
-def level_dirs(run_dir: Any, replicate: int) -> list[pathlib.Path]:
-  """The level directories of a replicate, sorted by level."""
-  base = storage.replicate_dir(run_dir, replicate)
-  dirs = [d for d in base.glob('level_*') if d.name[6:].isdigit()]
-  return sorted(dirs, key=lambda d: int(d.name[6:]))
 
 
 def load_level(level_dir: Any, like: dict[str, Any]

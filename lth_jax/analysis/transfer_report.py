@@ -4,6 +4,7 @@ transferred ticket, the target's own ticket (its trunk) and the controls.
 import pathlib
 from typing import Any
 
+from lth_jax import errors
 from lth_jax import lottery
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
@@ -42,7 +43,7 @@ def transfer_summaries(target_trunk: PathLike, transfer_run: PathLike,
           or r['replicate'] < replicates]
 
 
-class NothingFinished(ValueError):
+class NothingFinished(errors.MissingInputError):
   """No level of a transfer (nor of its target trunk) has finished yet."""
 
 

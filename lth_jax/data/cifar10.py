@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.data import dataset
 from lth_jax.data import registry
 from lth_jax.data import tfds_source
@@ -52,7 +53,7 @@ def load_cifar10(data_config: Any) -> dataset.Dataset:
   ``tfds_data_dir`` and ``tfds_manual_dir``.
   """
   if data_config.source == 'raw':
-    raise ValueError(
+    raise errors.InputError(
         "cifar10 has no raw-file reader: use config.data.source='tfds' (or "
         "'auto'); offline, put cifar-10-binary.tar.gz in a folder and pass "
         'it as config.data.tfds_manual_dir.')

@@ -3,6 +3,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lth_jax import errors
+
 
 class Dataset(NamedTuple):
   """Train / validation / test splits as host arrays.
@@ -33,7 +35,7 @@ def hold_out(name: str, num_classes: int, train_images: np.ndarray,
   """
   n = len(train_images)
   if not 0 <= validation_size < n:
-    raise ValueError(f'validation_size {validation_size} must be in [0, {n}) '
+    raise errors.InputError(f'validation_size {validation_size} must be in [0, {n}) '
                      f'for {name!r} ({n} training examples).')
   cut = n - validation_size
   return Dataset(name, num_classes, train_images[:cut], train_labels[:cut],

@@ -6,11 +6,13 @@ import zlib
 
 import numpy as np
 
+from lth_jax import errors
+
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: '>i2', 0x0C: '>i4',
            0x0D: '>f4', 0x0E: '>f8'}
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(errors.DataError, ValueError):
   """The file is not a well-formed (gzipped) IDX file."""
 
 

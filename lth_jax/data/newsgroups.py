@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.data import dataset
 from lth_jax.data import raw_files
 from lth_jax.data import registry
@@ -76,7 +77,7 @@ def check_remove(remove: Sequence[str]) -> tuple[str, ...]:
   remove = tuple(r for r in remove if r)
   for r in remove:
     if r not in REMOVABLE:
-      raise ValueError(f'unknown newsgroups removal {r!r}; known: '
+      raise errors.InputError(f'unknown newsgroups removal {r!r}; known: '
                        f'{", ".join(REMOVABLE)} (comma-separated).')
   return remove
 

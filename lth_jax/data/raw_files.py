@@ -3,10 +3,12 @@ import hashlib
 import os
 import pathlib
 
+from lth_jax import errors
+
 DATA_DIR_ENV = 'LTH_DATA_DIR'
 
 
-class DataFileError(RuntimeError):
+class DataFileError(errors.DataError):
   """A raw data file is missing or fails its checksum."""
 
 

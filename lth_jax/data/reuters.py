@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.data import dataset
 from lth_jax.data import raw_files
 from lth_jax.data import registry
@@ -132,7 +133,7 @@ def categories(docs: Sequence[Document], category_set: str = 'modapte90'
   (('a', 'c'), ('c', 'a'))
   """
   if category_set not in CATEGORY_SETS:
-    raise ValueError(f'unknown Reuters category set {category_set!r}; '
+    raise errors.InputError(f'unknown Reuters category set {category_set!r}; '
                      f'known: {", ".join(CATEGORY_SETS)}.')
   train = collections.Counter(t for d in docs if d.split == 'train'
                               for t in set(d.topics))

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.data import dataset
 from lth_jax.data import raw_files
 
@@ -84,11 +85,11 @@ def build_vocabulary(documents: Iterable[Sequence[str]], vocab_size: int,
   """
   if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or (
       vocab_size <= NUM_RESERVED):
-    raise ValueError(f'vocab_size must be an integer > {NUM_RESERVED} (the '
+    raise errors.InputError(f'vocab_size must be an integer > {NUM_RESERVED} (the '
                      f'padding and unknown ids count), got {vocab_size!r}.')
   if isinstance(min_count, bool) or not isinstance(min_count, int) or (
       min_count < 1):
-    raise ValueError(f'min_count must be an integer >= 1, got {min_count!r}.')
+    raise errors.InputError(f'min_count must be an integer >= 1, got {min_count!r}.')
   counts = collections.Counter()
   for doc in documents:
     counts.update(doc)
@@ -107,7 +108,7 @@ def encode(documents: Sequence[Sequence[str]], vocabulary: Vocabulary,
   """
   if isinstance(max_length, bool) or not isinstance(max_length, int) or (
       max_length < 1):
-    raise ValueError(f'max_length must be a positive integer, got '
+    raise errors.InputError(f'max_length must be a positive integer, got '
                      f'{max_length!r}.')
   index = vocabulary.index()
   ids = np.full((len(documents), max_length), PAD_ID, np.int32)
@@ -141,7 +142,7 @@ def fixed_order(n: int) -> np.ndarray:
 def training_cut(n: int, validation_size: int) -> int:
   """How many of ``n`` training documents train (the rest validate)."""
   if not 0 <= validation_size < n:
-    raise ValueError(f'validation_size {validation_size} must be in [0, {n})'
+    raise errors.InputError(f'validation_size {validation_size} must be in [0, {n})'
                      f' ({n} training documents).')
   return n - validation_size
 
@@ -216,10 +217,10 @@ def shared_corpora(spec: str, name: str) -> tuple[str, ...]:
     return ()
   unknown = [n for n in names if n not in _CORPORA]
   if unknown:
-    raise ValueError(f'data.text.shared_vocabulary names unknown corpora '
+    raise errors.InputError(f'data.text.shared_vocabulary names unknown corpora '
                      f'{unknown}; known: {", ".join(sorted(_CORPORA))}.')
   if name not in names:
-    raise ValueError(f'data.text.shared_vocabulary={spec!r} does not name '
+    raise errors.InputError(f'data.text.shared_vocabulary={spec!r} does not name '
                      f'the data set it is set for ({name!r}): list it too '
                      "(or set '' for its own vocabulary).")
   return names

@@ -4,6 +4,7 @@ from typing import Any
 
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.data import raw_files
 
 SOURCES = ('auto', 'raw', 'tfds')
@@ -18,7 +19,7 @@ def resolve_source(data_config: Any, name: str) -> str:
   """
   source = data_config.source
   if source not in SOURCES:
-    raise ValueError(f'unknown data source {source!r}; known: {SOURCES}.')
+    raise errors.InputError(f'unknown data source {source!r}; known: {SOURCES}.')
   if source != 'auto':
     return source
   if data_config.root:
@@ -67,7 +68,7 @@ def load_arrays(name: str, data_config: Any, manual_dir: str | None = None
   try:
     import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   except ImportError as e:
-    raise ImportError(
+    raise errors.DependencyError(
         f'loading {name!r} through tensorflow-datasets needs TensorFlow: '
         "pip install 'lth_jax[tfds]', or use raw files offline "
         f"(config.data.source='raw', {raw_files.DATA_DIR_ENV}=<root>).") from e

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.data import dataset
 from lth_jax.data import mnist
 from lth_jax.data import registry
@@ -86,7 +87,7 @@ def select_classes(images: np.ndarray, labels: np.ndarray,
   classes = tuple(range(10)) if classes is None else tuple(classes)
   if (len(set(classes)) != len(classes) or not classes
       or not all(0 <= c < 10 for c in classes)):
-    raise ValueError(f'class subset {classes} must be distinct classes in '
+    raise errors.InputError(f'class subset {classes} must be distinct classes in '
                      '0-9.')
   keep = np.zeros(len(labels), bool)
   for c in classes:
@@ -108,7 +109,7 @@ def pair_indices(n_a: int, n_b: int, pairing: str, seed: int, split: int
   (array([0, 1]), array([0, 1]))
   """
   if pairing not in PAIRINGS:
-    raise ValueError(f'unknown pairing {pairing!r}; known: '
+    raise errors.InputError(f'unknown pairing {pairing!r}; known: '
                      f'{", ".join(PAIRINGS)}.')
   n = min(n_a, n_b)
   if pairing == 'index':
@@ -170,12 +171,12 @@ _MNIST_FASHION: dict[str, MnistFashionOptions] = {}
 def register_mnist_fashion(name: str, options: MnistFashionOptions) -> None:
   """Registers an MNIST + Fashion-MNIST variant as data set ``name``."""
   if options.pairing not in PAIRINGS:
-    raise ValueError(f'unknown pairing {options.pairing!r}; known: '
+    raise errors.InputError(f'unknown pairing {options.pairing!r}; known: '
                      f'{", ".join(PAIRINGS)}.')
 
   def load(data_config: Any) -> dataset.Dataset:
     if data_config.get('source', 'auto') == 'tfds':
-      raise ValueError(f'{name!r} reads the raw MNIST and Fashion-MNIST '
+      raise errors.InputError(f'{name!r} reads the raw MNIST and Fashion-MNIST '
                        "files only: set config.data.source='raw' or 'auto'.")
     root = data_config.get('root', '')
     return make_mnist_fashion(mnist.read_raw('mnist', root),
@@ -196,7 +197,7 @@ register_mnist_fashion('mnist_fashion_14',
 def mnist_fashion_options(name: str) -> MnistFashionOptions:
   """The options a registered MNIST + Fashion-MNIST variant was built with."""
   if name not in _MNIST_FASHION:
-    raise ValueError(f'unknown MNIST + Fashion-MNIST variant {name!r}; '
+    raise errors.InputError(f'unknown MNIST + Fashion-MNIST variant {name!r}; '
                      f'known: {", ".join(sorted(_MNIST_FASHION))}.')
   return _MNIST_FASHION[name]
 

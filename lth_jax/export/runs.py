@@ -12,6 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax import models
 from lth_jax.export import ticket as ticket_lib
 from lth_jax.lottery import storage
@@ -39,7 +40,7 @@ def export_level(run_dir: str | os.PathLike, replicate: int, level: int,
       params against the model).
   """
   if weights not in WEIGHTS:
-    raise ValueError(f'unknown weights {weights!r}; known: {WEIGHTS}.')
+    raise errors.InputError(f'unknown weights {weights!r}; known: {WEIGHTS}.')
   run_dir = pathlib.Path(run_dir)
   config = storage.read_json(run_dir / 'config.json')
   d = storage.level_dir(run_dir, replicate, level, branch)
@@ -77,11 +78,11 @@ def to_flax(t: ticket_lib.Ticket) -> tuple[Any, dict[str, Any]]:
     want_flat = ticket_lib._flat(want)  # pylint: disable=protected-access
     got_flat = ticket_lib._flat(variables)  # pylint: disable=protected-access
     if set(want_flat) != set(got_flat):
-      raise ValueError(f'the ticket holds {sorted(got_flat)} but model '
+      raise errors.InputError(f'the ticket holds {sorted(got_flat)} but model '
                        f'{t.model!r} has {sorted(want_flat)}.')
     for path, w in want_flat.items():
       g = got_flat[path]
       if g.shape != w.shape or g.dtype != w.dtype:
-        raise ValueError(f'{path!r} is {g.dtype}{g.shape} in the ticket, '
+        raise errors.InputError(f'{path!r} is {g.dtype}{g.shape} in the ticket, '
                          f'{w.dtype}{w.shape} in model {t.model!r}.')
   return model, variables

@@ -10,13 +10,14 @@ handles natively. Predictions equal the dense masked forward's; logits
 agree up to floating-point reassociation (the sums run in another order).
 """
 import re
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import sparse
 
+from lth_jax import errors
 from lth_jax.export import ticket as ticket_lib
 
 _HIDDEN = re.compile(r'^params/hidden_(\d+)/kernel$')
@@ -31,7 +32,7 @@ def to_bcoo(values: np.ndarray, mask: np.ndarray) -> sparse.BCOO:
   (2, [[1.0, 0.0], [0.0, 4.0]])
   """
   if values.ndim != 2 or values.shape != mask.shape:
-    raise ValueError(f'to_bcoo takes a 2-D kernel and its mask; got '
+    raise errors.InputError(f'to_bcoo takes a 2-D kernel and its mask; got '
                      f'{values.shape} and {mask.shape}.')
   rows, cols = np.nonzero(mask)
   indices = np.stack([rows, cols], axis=1).astype(np.int32)
@@ -68,7 +69,7 @@ def sparse_mlp(t: ticket_lib.Ticket) -> list[SparseLayer]:
     kernel = t.leaves.get(f'params/{name}/kernel')
     bias = t.leaves.get(f'params/{name}/bias')
     if kernel is None or bias is None or kernel[0].ndim != 2:
-      raise ValueError(
+      raise errors.InputError(
           f'ticket of model {t.model!r} is not an MLP: it lacks a 2-D '
           f'params/{name}/kernel and its bias (it has '
           f'{sorted(t.leaves)[:6]}).')

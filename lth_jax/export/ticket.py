@@ -29,6 +29,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from lth_jax import errors
 from lth_jax import files
 from lth_jax.pruning import tree_paths
 
@@ -39,7 +40,7 @@ FORMAT = 1
 _DIGEST_BYTES = 32
 
 
-class CorruptTicketError(ValueError):
+class CorruptTicketError(errors.CorruptFileError):
   """A ticket file is missing, truncated, altered, or not a ticket."""
 
 
@@ -125,7 +126,7 @@ def encode(variables: dict[str, Any], masks: Any, *, model: str,
   unknown = sorted(p for p, m in flat_masks.items()
                    if m is not None and p not in flat_vars)
   if unknown:
-    raise ValueError(f'masks name {unknown[0]!r}, which the variables lack '
+    raise errors.InputError(f'masks name {unknown[0]!r}, which the variables lack '
                      f'(they have {sorted(flat_vars)[:6]}).')
   leaves, chunks, offset = [], [], 0
   for path, values in flat_vars.items():
@@ -138,7 +139,7 @@ def encode(variables: dict[str, Any], masks: Any, *, model: str,
     else:
       mask = np.asarray(mask)
       if mask.shape != values.shape or mask.dtype != np.bool_:
-        raise ValueError(f'the mask of {path!r} is {mask.dtype}{mask.shape}; '
+        raise errors.InputError(f'the mask of {path!r} is {mask.dtype}{mask.shape}; '
                          f'expected bool{values.shape}.')
       bits = zlib.compress(np.packbits(mask.reshape(-1)).tobytes(), 9)
       kept = np.ascontiguousarray(values.reshape(-1)[mask.reshape(-1)])

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax import registry
 from lth_jax.lottery import experiment
@@ -142,7 +143,7 @@ def check_trunk_done(exp: Experiment, levels: Sequence[int]) -> None:
   for level in levels:
     for r in range(exp.config.replicates):
       if not storage.level_done(exp.run_dir, r, level):
-        raise FileNotFoundError(
+        raise errors.MissingInputError(
             f'trunk level {level} of replicate {r} is not finished under '
             f'{exp.run_dir} ({storage.level_dir(exp.run_dir, r, level)}/'
             'summary.json is missing): run the trunk first '

@@ -16,8 +16,10 @@ import jax
 import ml_collections
 
 from lth_jax import data as data_lib
+from lth_jax import errors
 from lth_jax import models
 from lth_jax import pruning
+from lth_jax import streams
 from lth_jax.data import augment as augment_lib
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import storage
@@ -32,7 +34,9 @@ from lth_jax.training import scalars
 from lth_jax.training import state as state_lib
 
 # Streams of randomness per replicate, derived from config.seed.
-INIT_STREAM, DATA_STREAM, CONTROL_STREAM = 0, 1, 2
+INIT_STREAM = streams.Stream.INIT
+DATA_STREAM = streams.Stream.DATA
+CONTROL_STREAM = streams.Stream.CONTROL
 
 
 def _has_convolutions(model: Any, dataset: data_lib.Dataset) -> bool:
@@ -82,7 +86,7 @@ class Experiment:
         config.pruning.rewind_step, spe, 'pruning.rewind_step',
         allow_zero=True)
     if config.pruning.rewind == 'step' and rewind_step >= total:
-      raise ValueError(f'pruning.rewind_step ({rewind_step} steps) must be '
+      raise errors.InputError(f'pruning.rewind_step ({rewind_step} steps) must be '
                        f'before the end of training ({total} steps).')
     kwargs = config.model_kwargs.to_dict()
     kwargs = {k: tuple(v) if isinstance(v, list) else v

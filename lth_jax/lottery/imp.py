@@ -12,6 +12,7 @@ from typing import Any, Iterator, NamedTuple
 
 import ml_collections
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import processes
@@ -142,7 +143,7 @@ def save_level(exp: Experiment, job: LevelJob, state: Any,
   """
   done = job.out_dir / 'summary.json'
   if done.exists():
-    raise FileExistsError(
+    raise errors.FinishedError(
         f'{done} exists: level {level} of replicate {job.replicate} is '
         'finished, and finished results are never overwritten. Delete '
         f'{job.out_dir} to recompute it.')

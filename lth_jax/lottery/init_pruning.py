@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import imp
@@ -117,7 +118,7 @@ def score_weights(exp: Experiment, method: str, variables: dict[str, Any],
     The score tree (higher = keep).
   """
   if method not in METHODS:
-    raise ValueError(f'unknown pruning-at-init method {method!r}; known: '
+    raise errors.InputError(f'unknown pruning-at-init method {method!r}; known: '
                      f'{", ".join(sorted(METHODS))}.')
   params, stats = variables['params'], variables['batch_stats']
   dense = exp.dense_masks(params)
@@ -159,7 +160,7 @@ def select(scores: PyTree, target: PyTree, scope: str) -> PyTree:
         lambda m, s, d: None if m is None else selection.keep_top_k(
             s, d, selection.count_true([m])[0]),
         target, scores, dense, is_leaf=lambda x: x is None)
-  raise ValueError(f"unknown scope {scope!r}; use 'global' or 'layer'.")
+  raise errors.InputError(f"unknown scope {scope!r}; use 'global' or 'layer'.")
 
 
 def method_control(method: str, scope: str = 'global',
@@ -238,11 +239,11 @@ def parse_levels(levels: str, max_level: int) -> list[int]:
   try:
     out = sorted({int(x) for x in levels.split(',') if x.strip()})
   except ValueError as e:
-    raise ValueError(f'levels {levels!r} must be comma-separated integers, '
+    raise errors.InputError(f'levels {levels!r} must be comma-separated integers, '
                      'e.g. 3,6,9,12,15.') from e
   bad = [x for x in out if not 1 <= x <= max_level]
   if bad:
-    raise ValueError(f'levels {bad} are outside 1..{max_level} (the trunk\'s '
+    raise errors.InputError(f'levels {bad} are outside 1..{max_level} (the trunk\'s '
                      'pruning.levels; level 0 is the dense network).')
   return out
 

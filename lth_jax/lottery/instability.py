@@ -20,6 +20,8 @@ from typing import Any, Iterable, NamedTuple
 import jax
 import numpy as np
 
+from lth_jax import errors
+from lth_jax import streams
 from lth_jax.analysis import connectivity
 from lth_jax.training import losses
 from lth_jax.training import state as state_lib
@@ -27,7 +29,7 @@ from lth_jax.training import steps as steps_lib
 
 #: The randomness stream of the copies' data orders, after the
 #: experiment's init (0), data (1) and control (2) streams.
-INSTABILITY_STREAM = 3
+INSTABILITY_STREAM = streams.Stream.INSTABILITY
 #: Both copies of a pair.
 COPIES = (0, 1)
 #: The splits a path is evaluated on.
@@ -50,7 +52,7 @@ def copy_data_key(replicate_key: jax.Array, pair: int, copy: int
   4
   """
   if copy not in COPIES:
-    raise ValueError(f'copy must be 0 or 1, got {copy!r}.')
+    raise errors.InputError(f'copy must be 0 or 1, got {copy!r}.')
   key = jax.random.fold_in(replicate_key, INSTABILITY_STREAM)
   return jax.random.fold_in(jax.random.fold_in(key, pair), copy)
 
@@ -100,13 +102,13 @@ class SweepSpec:
 def _ints(values: Iterable[Any], name: str, minimum: int) -> None:
   values = list(values)
   if not values:
-    raise ValueError(f'{name} is empty: give at least one value.')
+    raise errors.InputError(f'{name} is empty: give at least one value.')
   for v in values:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or (
         v < minimum):
-      raise ValueError(f'{name} must hold integers >= {minimum}, got {v!r}.')
+      raise errors.InputError(f'{name} must hold integers >= {minimum}, got {v!r}.')
   if len(set(values)) != len(values):
-    raise ValueError(f'{name} has duplicates ({values}): list each once.')
+    raise errors.InputError(f'{name} has duplicates ({values}): list each once.')
 
 
 def check_spec_shape(spec: SweepSpec) -> None:
@@ -117,10 +119,10 @@ def check_spec_shape(spec: SweepSpec) -> None:
   _ints([spec.pairs], 'pairs', 1)
   connectivity.alpha_grid(spec.num_alphas)  # raises for < 2 points
   if not 0 < spec.threshold < 1:
-    raise ValueError(f'threshold must be in (0, 1) (an error difference), '
+    raise errors.InputError(f'threshold must be in (0, 1) (an error difference), '
                      f'got {spec.threshold!r}; the paper uses 0.02.')
   if spec.batch_norm not in connectivity.BATCH_NORM_MODES:
-    raise ValueError(f'unknown batch_norm mode {spec.batch_norm!r}; known: '
+    raise errors.InputError(f'unknown batch_norm mode {spec.batch_norm!r}; known: '
                      f'{", ".join(connectivity.BATCH_NORM_MODES)}.')
 
 
@@ -137,16 +139,16 @@ def check_spec(spec: SweepSpec, total_steps: int, num_train: int,
   check_spec_shape(spec)
   late = [k for k in spec.rewind_steps if k >= total_steps]
   if late:
-    raise ValueError(
+    raise errors.InputError(
         f'rewind step {late[0]} is not before the end of training '
         f'({total_steps} steps): use rewind steps below {total_steps}.')
   for name in ('train_eval_examples', 'batch_norm_examples'):
     value = getattr(spec, name)
     if not 1 <= value <= num_train:
-      raise ValueError(f'{name} must be in [1, {num_train}] (the training '
+      raise errors.InputError(f'{name} must be in [1, {num_train}] (the training '
                        f'examples), got {value!r}.')
   if spec.batch_norm_examples < batch_size:
-    raise ValueError(f'batch_norm_examples ({spec.batch_norm_examples}) '
+    raise errors.InputError(f'batch_norm_examples ({spec.batch_norm_examples}) '
                      f'must hold at least one batch ({batch_size}).')
 
 

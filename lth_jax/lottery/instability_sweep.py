@@ -31,6 +31,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
@@ -75,20 +76,20 @@ def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
   ``storage.CorruptTreeError`` for masks that do not match the model."""
   like = variables_like(exp)
   if not trunk_dir.is_dir():
-    raise FileNotFoundError(
+    raise errors.MissingInputError(
         f'no trunk at {trunk_dir}: pass the --trunk_workdir the trunk was '
         'run with, and its config (the run hash must match).')
   for r in spec.replicates:
     init = storage.replicate_dir(trunk_dir, r) / 'init'
     if not storage.tree_exists(init):
-      raise FileNotFoundError(
+      raise errors.MissingInputError(
           f'the trunk has no replicate {r} ({init} is missing): run the '
           'trunk with more replicates or drop it from the sweep.')
     for level in spec.levels:
       d = storage.level_dir(trunk_dir, r, level)
       if not ((d / 'summary.json').exists()
               and storage.tree_exists(d / 'masks')):
-        raise FileNotFoundError(
+        raise errors.MissingInputError(
             f'the trunk has no finished level {level} of replicate {r} '
             f'({d}/summary.json or masks missing): finish the trunk '
             f'(levels up to {level}) or drop the level from the sweep.')
@@ -104,7 +105,7 @@ def check_settings(out_dir: pathlib.Path, settings: dict[str, Any]) -> None:
     if saved != settings:
       diff = sorted(k for k in set(saved) | set(settings)
                     if saved.get(k) != settings.get(k))
-      raise ValueError(
+      raise errors.InputError(
           f'{out_dir} holds paths measured with other settings ({diff[0]}: '
           f'{saved.get(diff[0])!r}, asked {settings.get(diff[0])!r}): use '
           f'another --workdir, or delete {out_dir} to measure again.')
@@ -215,7 +216,7 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
         storage.replicate_dir(trunk_dir, replicate) / 'init', like)
   path = point_dir(out_dir, replicate, step)
   if not storage.tree_exists(path):
-    raise FileNotFoundError(f'rewind point {path} is missing: run the sweep '
+    raise errors.MissingInputError(f'rewind point {path} is missing: run the sweep '
                             'again to capture it.')
   return storage.load_tree(path, like)
 
@@ -367,7 +368,7 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
   total = (durations.parse_duration(c.steps, spe, 'connectivity.steps')
            if c.steps else exp.total_steps)
   if total > exp.total_steps:
-    raise ValueError(f'connectivity.steps ({c.steps}) exceeds the trunk\'s '
+    raise errors.InputError(f'connectivity.steps ({c.steps}) exceeds the trunk\'s '
                      f'training length ({exp.total_steps} steps): leave it '
                      "'' to train the copies to the trunk's end.")
   exp = dataclasses.replace(
@@ -380,7 +381,7 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
                          config.trunk.training.batch_size)
   trunk_dir = pathlib.Path(trunk_workdir) / config_lib.run_hash(config.trunk)
   if trunk_dir.resolve() == exp.run_dir.resolve():
-    raise ValueError(f'--workdir must differ from the trunk\'s '
+    raise errors.InputError(f'--workdir must differ from the trunk\'s '
                      f'({trunk_workdir}): the sweep never writes into the '
                      'trunk.')
   check_trunk(exp, trunk_dir, spec)

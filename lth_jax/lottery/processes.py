@@ -32,14 +32,9 @@ def block_owner(replicate: int, count: int,
   return replicate * processes // max(count, 1)
 
 
-def owner(replicate: int, count: int) -> int:
-  """The process that writes replicate ``replicate`` of ``count``."""
-  return block_owner(replicate, count)
-
-
 def owns(replicate: int, count: int) -> bool:
   """Whether this process writes replicate ``replicate`` of ``count``."""
-  return owner(replicate, count) == jax.process_index()
+  return block_owner(replicate, count) == jax.process_index()
 
 
 def is_primary() -> bool:

@@ -6,10 +6,11 @@ import socket
 
 from absl import logging
 
+from lth_jax import errors
 from lth_jax.lottery import processes
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(errors.RunStateError):
   """Another live process holds the run directory."""
 
 

@@ -21,6 +21,7 @@ import os
 import pathlib
 from typing import Any, Iterable
 
+from lth_jax import errors
 from lth_jax import files
 # The atomic file and tree I/O every writer of the layout uses.
 from lth_jax.files import CorruptTreeError
@@ -149,13 +150,13 @@ def find_runs(paths: Iterable[PathLike]) -> list[pathlib.Path]:
   runs = []
   for p in map(pathlib.Path, paths):
     if not p.is_dir():
-      raise FileNotFoundError(f'{p} is not a directory; pass a --workdir '
+      raise errors.MissingInputError(f'{p} is not a directory; pass a --workdir '
                               'of experiments.lottery or a run directory '
                               'under it.')
     found = ([p] if (p / 'config.json').exists() else
              sorted(d for d in p.iterdir() if (d / 'config.json').exists()))
     if not found:
-      raise FileNotFoundError(
+      raise errors.MissingInputError(
           f'no lottery run under {p}: a run directory holds config.json '
           '(workdir/<run-hash>/config.json).')
     runs += found

@@ -15,6 +15,7 @@ arguments (the pure core never sees a config). Register new ones with
 """
 from typing import Any, Callable
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax import registry
 
@@ -42,7 +43,7 @@ def parse_layer_rates(spec: str, default: float) -> dict[str, float]:
   for item in filter(None, (s.strip() for s in (spec or '').split(','))):
     pattern, sep, value = item.rpartition('=')
     if not sep or not pattern:
-      raise ValueError(
+      raise errors.InputError(
           f"layer rate {item!r} is not of the form 'regex=rate' "
           "(e.g. 'output/=0.1').")
     try:
@@ -51,7 +52,7 @@ def parse_layer_rates(spec: str, default: float) -> dict[str, float]:
     except ValueError as e:
       if 'outside' in str(e):
         raise
-      raise ValueError(f'layer rate {item!r}: {value!r} is not a number.'
+      raise errors.InputError(f'layer rate {item!r}: {value!r} is not a number.'
                        ) from e
   rates['.*'] = pruning.check_rate(default)
   return rates

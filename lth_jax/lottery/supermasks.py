@@ -32,7 +32,9 @@ import ml_collections
 import numpy as np
 import optax
 
+from lth_jax import errors
 from lth_jax import pruning
+from lth_jax import streams
 from lth_jax.analysis import supermask_plots
 from lth_jax.analysis import supermask_report
 from lth_jax.lottery import config as config_lib
@@ -48,7 +50,7 @@ from lth_jax.training import supermask as sm
 
 #: The trunk's own mask, evaluated like a criterion's.
 IMP_TICKET = 'imp_ticket'
-SUPERMASK_STREAM = 3
+SUPERMASK_STREAM = streams.Stream.SUPERMASK
 
 
 def _csv_list(value: str) -> list[str]:
@@ -59,7 +61,7 @@ def _choices(value: str, known: Any, what: str) -> list[str]:
   items = _csv_list(value)
   for item in items:
     if item not in known:
-      raise ValueError(f'unknown {what} {item!r}; known: '
+      raise errors.InputError(f'unknown {what} {item!r}; known: '
                        f'{", ".join(known)}.')
   return items
 
@@ -104,16 +106,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
     try:
       criteria.check_remaining(float(k))
     except ValueError as e:
-      raise ValueError(f'supermask.remaining: {e}') from e
+      raise errors.InputError(f'supermask.remaining: {e}') from e
   levels = [int(x) for x in _csv_list(s.levels)]
   top = config.trunk.pruning.levels
   for level in levels + [s.source_level]:
     if not 0 <= level <= top:
-      raise ValueError(f'trunk level {level} is outside 0..{top} '
+      raise errors.InputError(f'trunk level {level} is outside 0..{top} '
                        '(config.trunk.pruning.levels); pick levels the '
                        'trunk has.')
   if not 1 <= s.replicates <= config.trunk.replicates:
-    raise ValueError(f'supermask.replicates={s.replicates} must be in 1..'
+    raise errors.InputError(f'supermask.replicates={s.replicates} must be in 1..'
                      f'{config.trunk.replicates} (the trunk\'s replicates).')
   _choices(s.weight_init, sm.WEIGHT_INITS, 'frozen-weight init')
   for method in _csv_list(s.methods):
@@ -136,6 +138,9 @@ def section_hash(config: ml_collections.ConfigDict) -> str:
   """
   fields = {k: v for k, v in config.supermask.to_dict().items()
             if k not in SELECTION_FIELDS}
+  # The stream joined the hash when it moved from 3 to 4 (a collision
+  # with the instability stream): new results go to new folders.
+  fields['stream'] = int(SUPERMASK_STREAM)
   text = json.dumps(fields, sort_keys=True)
   return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -174,7 +179,7 @@ def ticket_masks(exp: Experiment, replicate: int, level: int,
   """The trunk's masks of a level; raises naming the fix if missing."""
   path = storage.level_dir(exp.run_dir, replicate, level) / 'masks'
   if not storage.tree_exists(path):
-    raise FileNotFoundError(
+    raise errors.MissingInputError(
         f'trunk level {level} of replicate {replicate} has no masks under '
         f'{exp.run_dir}: run the trunk to that level first (python -m '
         'experiments.lottery with the trunk config and --workdir), or drop '

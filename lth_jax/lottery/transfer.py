@@ -28,12 +28,13 @@ written.
 """
 import json
 import re
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
@@ -87,23 +88,23 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   ValueError: transfer level 16 is not a level of the source trunk (0-15).
   """
   if not spec.levels:
-    raise ValueError('no transfer levels given: pass e.g. levels=(0, 7, 15).')
+    raise errors.InputError('no transfer levels given: pass e.g. levels=(0, 7, 15).')
   for level in spec.levels:
     if isinstance(level, bool) or not isinstance(level, int) or not (
         0 <= level <= source_levels):
-      raise ValueError(f'transfer level {level!r} is not a level of the '
+      raise errors.InputError(f'transfer level {level!r} is not a level of the '
                        f'source trunk (0-{source_levels}).')
   unknown = sorted(set(spec.variants) - set(VARIANTS))
   if unknown or not spec.variants:
-    raise ValueError(f'unknown transfer variants {unknown or "(none)"}; '
+    raise errors.InputError(f'unknown transfer variants {unknown or "(none)"}; '
                      f'known: {", ".join(VARIANTS)}.')
   if spec.head_mask not in HEAD_MASKS:
-    raise ValueError(f'unknown head_mask {spec.head_mask!r}; known: '
+    raise errors.InputError(f'unknown head_mask {spec.head_mask!r}; known: '
                      f'{", ".join(HEAD_MASKS)}.')
   try:
     re.compile(spec.head)
   except re.error as e:
-    raise ValueError(f'transfer head {spec.head!r} is not a valid regex: '
+    raise errors.InputError(f'transfer head {spec.head!r} is not a valid regex: '
                      f'{e}.') from e
 
 
@@ -152,18 +153,18 @@ def transplant(source: PyTree, target: PyTree, head: str) -> PyTree:
     if path not in src or path not in tgt:
       side, other = ('source', 'target') if path not in src else (
           'target', 'source')
-      raise ValueError(
+      raise errors.InputError(
           f'the {side} has no {path!r} but the {other} has: transfer needs '
           'the same model outside the head (head regex '
           f'{head!r}; set the same config.model and model_kwargs).')
     s, t = src[path], tgt[path]
     if (s is None) != (t is None):
-      raise ValueError(
+      raise errors.InputError(
           f'{path!r} is prunable in the '
           f'{"target" if s is None else "source"} only: use the same '
           'config.pruning.prunable on both sides.')
     if s is not None and tuple(jnp.shape(s)) != tuple(jnp.shape(t)):
-      raise ValueError(
+      raise errors.InputError(
           f'{path!r} is {tuple(jnp.shape(s))} in the source and '
           f'{tuple(jnp.shape(t))} in the target: transfer needs the same '
           'model and input shape outside the head (head regex '
@@ -198,7 +199,7 @@ def transplant_masks(source: PyTree, target_dense: PyTree, head: str,
   ([True, False], 2)
   """
   if head_mask not in HEAD_MASKS:
-    raise ValueError(f'unknown head_mask {head_mask!r}; known: '
+    raise errors.InputError(f'unknown head_mask {head_mask!r}; known: '
                      f'{", ".join(HEAD_MASKS)}.')
   masks = transplant(source, target_dense, head)
   if head_mask == 'dense':
@@ -209,7 +210,7 @@ def transplant_masks(source: PyTree, target_dense: PyTree, head: str,
     if m is None or not in_head(path, head):
       return m
     if src.get(path) is None:
-      raise ValueError(f"head_mask='pruned' needs the source mask of "
+      raise errors.InputError(f"head_mask='pruned' needs the source mask of "
                        f'{path!r}, which the source does not prune; use '
                        "head_mask='dense'.")
     fraction = float(jnp.mean(jnp.asarray(src[path], jnp.float32)))
@@ -267,7 +268,7 @@ def transfer_start(source: Experiment, target: Experiment, spec: TransferSpec,
   elif variant == 'random':
     masks = pruning.random_like(jax.random.fold_in(key, 2), masks, 'layer')
   elif variant != 'reinit':
-    raise ValueError(f'unknown transfer variant {variant!r}; known: '
+    raise errors.InputError(f'unknown transfer variant {variant!r}; known: '
                      f'{", ".join(VARIANTS)}.')
   return target.new_state(variables['params'], variables['batch_stats'],
                           masks, replicate, step=trunk.step)
@@ -292,28 +293,28 @@ def check_source(source: Experiment, target: Experiment,
   if jnp.issubdtype(source.dataset.train_images.dtype, jnp.integer):
     transfer_inputs.check_vocabularies(source.config, target.config)
   if source.run_dir.resolve() == target.run_dir.resolve():
-    raise ValueError(f'the target run is the source run ({source.run_dir}): '
+    raise errors.InputError(f'the target run is the source run ({source.run_dir}): '
                      'transfer needs another data set, optimizer or '
                      'schedule (or another --target_workdir).')
   if source.config.pruning.rewind not in SOURCE_REWINDS:
-    raise ValueError(
+    raise errors.InputError(
         f'the source trunk rewinds by {source.config.pruning.rewind!r}, '
         'which keeps trained weights: transfer a trunk rewound to '
         f"{' or '.join(SOURCE_REWINDS)} (late rewinding: pruning.rewind="
         "'step').")
   if source.rewind_step >= target.total_steps:
-    raise ValueError(f"the source's rewind step {source.rewind_step} is not "
+    raise errors.InputError(f"the source's rewind step {source.rewind_step} is not "
                      f"before the end of the target's training "
                      f'({target.total_steps} steps).')
   if source.config.replicates < target.config.replicates:
-    raise ValueError(f'the target has {target.config.replicates} replicates '
+    raise errors.InputError(f'the target has {target.config.replicates} replicates '
                      f'but the source config only {source.config.replicates}:'
                      ' set the same replicates on both.')
   branches.check_trunk_done(source, spec.levels)
   for r in range(target.config.replicates):
     path = storage.init_dir(source.run_dir, r)
     if not storage.tree_exists(path):
-      raise FileNotFoundError(f'the source init {path} is missing: the '
+      raise errors.MissingInputError(f'the source init {path} is missing: the '
                               'source trunk is not finished.')
 
 
@@ -399,7 +400,7 @@ def parse_spec(levels: str, variants: str, head: str,
   try:
     parsed = tuple(int(x) for x in levels.split(',') if x.strip())
   except ValueError as e:
-    raise ValueError(f'transfer levels {levels!r} are not comma-separated '
+    raise errors.InputError(f'transfer levels {levels!r} are not comma-separated '
                      'integers (e.g. "0,7,15").') from e
   return TransferSpec(parsed, tuple(v.strip() for v in variants.split(',')
                                     if v.strip()), head, head_mask)

@@ -5,7 +5,7 @@ from typing import Sequence
 
 import ml_collections
 
-from lth_jax.lottery import config as config_lib
+from lth_jax import errors
 
 
 def check_input_shapes(source: Sequence[int], target: Sequence[int],
@@ -21,7 +21,7 @@ def check_input_shapes(source: Sequence[int], target: Sequence[int],
   input shapes differ: mnist (28, 28, 1) vs cifar10 (32, 32, 3)
   """
   if tuple(source) != tuple(target):
-    raise ValueError(
+    raise errors.InputError(
         f'input shapes differ: {source_name} {tuple(source)} vs '
         f'{target_name} {tuple(target)}; a ticket transfers only between '
         'data sets with the same input shape (resize or pad one of them).')
@@ -54,7 +54,7 @@ def check_vocabularies(source: ml_collections.ConfigDict,
   spec = source.data.text.shared_vocabulary
   corpora = {n.strip() for n in spec.split(',')}
   if not names <= corpora:
-    raise ValueError(
+    raise errors.InputError(
         f'token ids of {source.data.name} and {target.data.name} mean other '
         'words (each has its own vocabulary): set config.data.text.'
         f"shared_vocabulary='{','.join(sorted(names))}' on both sides.")
@@ -63,6 +63,6 @@ def check_vocabularies(source: ml_collections.ConfigDict,
   if source.data.validation_size != target.data.validation_size:
     differ.append('validation_size')
   if differ:
-    raise ValueError(f'the shared vocabulary differs between source and '
+    raise errors.InputError(f'the shared vocabulary differs between source and '
                      f'target: data.{", data.".join(differ)} differ; set '
                      'them alike on both sides.')

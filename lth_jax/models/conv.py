@@ -11,6 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.models import registry
 
 #: Frankle & Carbin 2019 initialise with Gaussian Glorot (as LeNet in mlp.py).
@@ -41,7 +42,7 @@ def batch_norm_scale_init(name: str) -> nn.initializers.Initializer:
   inits = {'ones': nn.initializers.ones,
            'uniform': nn.initializers.uniform(1.0)}
   if name not in inits:
-    raise ValueError(f'unknown batch-norm init {name!r}; known: '
+    raise errors.InputError(f'unknown batch-norm init {name!r}; known: '
                      f'{sorted(inits)}.')
   return inits[name]
 
@@ -137,7 +138,7 @@ def vgg(depth: int, num_classes: int = 10, batch_norm: bool = True,
   (64, 64, 'M')
   """
   if depth not in VGG_PLANS:
-    raise ValueError(f'unknown VGG depth {depth}; known: {sorted(VGG_PLANS)}.')
+    raise errors.InputError(f'unknown VGG depth {depth}; known: {sorted(VGG_PLANS)}.')
   return VGG(plan=VGG_PLANS[depth], num_classes=num_classes,
              batch_norm=batch_norm, batchnorm_init=batchnorm_init)
 

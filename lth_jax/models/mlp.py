@@ -5,6 +5,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.models import registry
 
 #: Frankle & Carbin 2019 initialise with Gaussian Glorot (Xavier normal).
@@ -58,7 +59,7 @@ def mlp(num_classes: int = 10, hidden: Sequence[int] = (300, 100),
   inits = {'glorot_normal': glorot_normal,
            'kaiming_normal': nn.initializers.kaiming_normal()}
   if init not in inits:
-    raise ValueError(f'unknown init {init!r}; known: {sorted(inits)}.')
+    raise errors.InputError(f'unknown init {init!r}; known: {sorted(inits)}.')
   width = sum(head_sizes) if head_sizes else num_classes
   return MLP(hidden=tuple(hidden), num_classes=width,
              kernel_init=inits[init])

@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.models import conv
 from lth_jax.models import registry
 
@@ -81,10 +82,10 @@ def resnet_cifar(depth: int = 20, width: int = 16, num_classes: int = 10,
   9
   """
   if depth < 8 or (depth - 2) % 6:
-    raise ValueError(f'ResNet depth must be 6n + 2 (20, 32, 44, 56, 110...), '
+    raise errors.InputError(f'ResNet depth must be 6n + 2 (20, 32, 44, 56, 110...), '
                      f'got {depth}.')
   if width < 1:
-    raise ValueError(f'ResNet width must be positive, got {width}.')
+    raise errors.InputError(f'ResNet width must be positive, got {width}.')
   return CifarResNet(blocks_per_stage=(depth - 2) // 6, width=width,
                      num_classes=num_classes, batchnorm_init=batchnorm_init)
 

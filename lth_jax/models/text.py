@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.models import registry
 
 #: Keras defaults, as the thesis's model: Glorot-uniform kernels, zero
@@ -78,12 +79,12 @@ class TextCNNEnsemble(nn.Module):
   @nn.compact
   def __call__(self, ids: jax.Array, train: bool = False) -> jax.Array:
     if not jnp.issubdtype(ids.dtype, jnp.integer):
-      raise TypeError(f'TextCNNEnsemble takes integer token ids, got '
+      raise errors.InputError(f'TextCNNEnsemble takes integer token ids, got '
                       f'{ids.dtype}: encode text with lth_jax.data.text.')
     need = max(conv_width(i) + pool_size(i, self.num_modules) - 1
                for i in range(self.num_modules))
     if ids.shape[-1] < need:
-      raise ValueError(f'sequences of length {ids.shape[-1]} are too short '
+      raise errors.InputError(f'sequences of length {ids.shape[-1]} are too short '
                        f'for the widest filter and its pooling (need >= '
                        f'{need} ids).')
     shared = self._embed('embedding')(ids) if self.shared_embedding else None

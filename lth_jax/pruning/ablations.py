@@ -31,7 +31,7 @@ def shuffle_within_layers(key: jax.Array, masks: PyTree) -> PyTree:
   >>> int(s['w'].sum()), s['b'] is None
   (2, True)
   """
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   idx = [i for i, m in enumerate(leaves) if m is not None]
   for i, k in zip(idx, jax.random.split(key, max(len(idx), 1))):
     m = leaves[i]

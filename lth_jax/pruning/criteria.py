@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax import registry
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
@@ -47,10 +48,6 @@ KEPT_TREATMENTS = ('init', 'reinit', 'reshuffle', 'signed_constant')
 PRUNED_TREATMENTS = ('zero', 'frozen')
 
 
-def _is_none(x: Any) -> bool:
-  return x is None
-
-
 def _leafwise(fn: Callable[[jax.Array, jax.Array], jax.Array]) -> Scorer:
   """A scorer applying ``fn(w_i, w_f)`` to every prunable leaf."""
   def score(init: PyTree, final: PyTree, masks: PyTree,
@@ -59,7 +56,7 @@ def _leafwise(fn: Callable[[jax.Array, jax.Array], jax.Array]) -> Scorer:
     return jax.tree.map(
         lambda m, wi, wf: None if m is None else fn(
             jnp.asarray(wi, jnp.float32), jnp.asarray(wf, jnp.float32)),
-        masks, init, final, is_leaf=_is_none)
+        masks, init, final, is_leaf=masks_lib.is_none)
   score.__doc__ = fn.__doc__
   return score
 
@@ -101,8 +98,8 @@ def random_scores(init: PyTree, final: PyTree, masks: PyTree,
   """Uniform noise per prunable weight (a random mask of the same counts)."""
   del final
   if key is None:
-    raise ValueError("the 'random' criterion needs a PRNG key: pass key=.")
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+    raise errors.InputError("the 'random' criterion needs a PRNG key: pass key=.")
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   shapes = treedef.flatten_up_to(init)
   keys = jax.random.split(key, len(leaves))
   return jax.tree.unflatten(treedef, [
@@ -118,7 +115,7 @@ def check_remaining(remaining: float) -> float:
   """
   remaining = float(remaining)
   if not 0.0 < remaining <= 1.0:
-    raise ValueError(
+    raise errors.InputError(
         f'remaining={remaining} is outside (0, 1]: it is the fraction of '
         'each layer\'s weights kept, e.g. 0.5.')
   return remaining
@@ -136,7 +133,7 @@ def check_needs(name: str, init: PyTree | None, final: PyTree | None,
   for what, tree in (('init', init), ('final', final)):
     if what in NEEDS[name] and tree is None:
       others = [n for n in all_criterion_names() if what not in NEEDS[n]]
-      raise ValueError(
+      raise errors.InputError(
           f'criterion {name!r} needs the {what} weights, which {where} '
           f'lacks: {fix}, or use only criteria that do not need them '
           f'({", ".join(others)}).')
@@ -156,13 +153,13 @@ def layer_counts(masks: PyTree, remaining: float | Mapping[str, float]
       return None
     frac = remaining[path] if isinstance(remaining, Mapping) else remaining
     return round(check_remaining(frac) * m.size)
-  return tree_paths.map_with_path(count, masks, is_leaf=_is_none)
+  return tree_paths.map_with_path(count, masks, is_leaf=masks_lib.is_none)
 
 
 def masks_counts(masks: PyTree) -> PyTree:
   """The number of True entries of every prunable leaf (ints)."""
   return jax.tree.map(lambda m: None if m is None else int(jnp.sum(m)),
-                      masks, is_leaf=_is_none)
+                      masks, is_leaf=masks_lib.is_none)
 
 
 def top_k_masks(scores: PyTree, masks: PyTree, counts: PyTree) -> PyTree:
@@ -174,7 +171,7 @@ def top_k_masks(scores: PyTree, masks: PyTree, counts: PyTree) -> PyTree:
   """
   return jax.tree.map(
       lambda m, s, k: None if m is None else selection.keep_top_k(s, m, k),
-      masks, scores, counts, is_leaf=_is_none)
+      masks, scores, counts, is_leaf=masks_lib.is_none)
 
 
 def criterion_masks(name: str, init: PyTree, final: PyTree | None,
@@ -261,18 +258,18 @@ def supermask_params(init: PyTree, masks: PyTree, kept: str = 'init',
   Array([ 1., -1.,  1., -1.], dtype=float32)
   """
   if kept not in KEPT_TREATMENTS:
-    raise ValueError(f'unknown kept-weight treatment {kept!r}; known: '
+    raise errors.InputError(f'unknown kept-weight treatment {kept!r}; known: '
                      f'{", ".join(KEPT_TREATMENTS)}.')
   if pruned not in PRUNED_TREATMENTS:
-    raise ValueError(f'unknown pruned-weight treatment {pruned!r}; known: '
+    raise errors.InputError(f'unknown pruned-weight treatment {pruned!r}; known: '
                      f'{", ".join(PRUNED_TREATMENTS)}.')
   if kept == 'reinit' and fresh is None:
-    raise ValueError("kept='reinit' needs fresh=, a new initialisation of "
+    raise errors.InputError("kept='reinit' needs fresh=, a new initialisation of "
                      'the same model.')
   if kept == 'reshuffle' and key is None:
-    raise ValueError("kept='reshuffle' needs a PRNG key: pass key=.")
+    raise errors.InputError("kept='reshuffle' needs a PRNG key: pass key=.")
   masks_lib.check_mask_tree(init, masks)
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   wi_leaves = treedef.flatten_up_to(init)
   fresh_leaves = (treedef.flatten_up_to(fresh) if fresh is not None
                   else wi_leaves)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
 from lth_jax.pruning import tree_paths
@@ -24,7 +25,7 @@ def check_rate(rate: float, what: str = 'pruning rate') -> float:
   """Returns ``rate`` as a float, or raises if it is outside [0, 1)."""
   rate = float(rate)
   if not 0.0 <= rate < 1.0:
-    raise ValueError(
+    raise errors.InputError(
         f'{what} {rate} is outside [0, 1): it is the fraction of the remaining '
         'weights removed per level, e.g. 0.2.')
   return rate
@@ -37,7 +38,7 @@ def rate_for_path(path: str, rates: Rates) -> float:
   for pattern, rate in rates.items():
     if re.search(pattern, path):
       return check_rate(rate, f'pruning rate for {pattern!r}')
-  raise ValueError(
+  raise errors.InputError(
       f'no pruning rate matches the prunable parameter {path!r}; rates are '
       f'given for {list(rates)}. Add a catch-all entry such as ".*": 0.2.')
 
@@ -45,7 +46,7 @@ def rate_for_path(path: str, rates: Rates) -> float:
 def magnitude_scores(params: PyTree, masks: PyTree) -> PyTree:
   """Scores ``|w|`` for prunable leaves, ``None`` elsewhere."""
   return jax.tree.map(lambda m, p: None if m is None else jnp.abs(p),
-                      masks, params, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+                      masks, params, is_leaf=masks_lib.is_none)
 
 
 def target_count(size: int, remaining: Any, rate: float,
@@ -91,7 +92,7 @@ def prune_layerwise(params: PyTree, masks: PyTree, rates: Rates,
     return selection.keep_top_k(s, m, k, absolute=absolute)
 
   return tree_paths.map_with_path(prune_leaf, masks, ranked,
-                                  is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+                                  is_leaf=masks_lib.is_none)
 
 
 def prune_global(params: PyTree, masks: PyTree, rate: float,
@@ -111,7 +112,7 @@ def prune_global(params: PyTree, masks: PyTree, rate: float,
   rate = check_rate(rate)
   masks_lib.check_mask_tree(params, masks)
   absolute = scores is None  # rank |w| in place, without a copy
-  m_leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  m_leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   s_leaves = treedef.flatten_up_to(params if absolute else scores)
   idx = [i for i, m in enumerate(m_leaves) if m is not None]
   size = sum(int(m_leaves[i].size) for i in idx)

@@ -11,6 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.pruning import tree_paths
 
 PyTree = Any
@@ -19,7 +20,8 @@ PyTree = Any
 DEFAULT_PRUNABLE = r'(^|/)(kernel|weight|w)(/value)?$'
 
 
-def _is_none(x: Any) -> bool:
+def is_none(x: Any) -> bool:
+  """``is_leaf`` for mask trees: a ``None`` mask leaf is unprunable."""
   return x is None
 
 
@@ -39,14 +41,14 @@ def ones_like(params: PyTree, prunable: str = DEFAULT_PRUNABLE) -> PyTree:
   try:
     re.compile(prunable)
   except re.error as e:
-    raise ValueError(
+    raise errors.InputError(
         f'prunable selector {prunable!r} is not a valid regex ({e}); pass a '
         "regex over parameter paths such as r'kernel$'.") from e
   masks = tree_paths.map_with_path(
       lambda path, p: (jnp.ones(jnp.shape(p), jnp.bool_)
                        if is_prunable(path, prunable) else None), params)
   if not any(m is not None for m in jax.tree.leaves(masks)):
-    raise ValueError(
+    raise errors.InputError(
         f'prunable selector {prunable!r} matches no parameter; paths are: '
         f'{tree_paths.leaf_paths(params)[:8]}')
   return masks
@@ -60,17 +62,17 @@ def apply_masks(params: PyTree, masks: PyTree) -> PyTree:
   """
   return jax.tree.map(
       lambda m, p: p if m is None else jnp.where(m, p, jnp.zeros_like(p)),
-      masks, params, is_leaf=_is_none)
+      masks, params, is_leaf=is_none)
 
 
 def mask_leaves(masks: PyTree) -> list[jax.Array]:
   """The non-``None`` mask arrays, in flattening order."""
-  return [m for m in jax.tree.leaves(masks, is_leaf=_is_none) if m is not None]
+  return [m for m in jax.tree.leaves(masks, is_leaf=is_none) if m is not None]
 
 
 def prunable_paths(masks: PyTree) -> list[str]:
   """Paths of the prunable (non-``None``) leaves of a mask tree."""
-  flat, _ = jax.tree_util.tree_flatten_with_path(masks, is_leaf=_is_none)
+  flat, _ = jax.tree_util.tree_flatten_with_path(masks, is_leaf=is_none)
   return [tree_paths.path_to_str(p) for p, m in flat if m is not None]
 
 
@@ -80,12 +82,12 @@ def check_mask_tree(params: PyTree, masks: PyTree) -> None:
   Checks the tree structure and, per prunable leaf, the shape.
   """
   p_flat, _ = jax.tree_util.tree_flatten_with_path(params)
-  m_flat, _ = jax.tree_util.tree_flatten_with_path(masks, is_leaf=_is_none)
+  m_flat, _ = jax.tree_util.tree_flatten_with_path(masks, is_leaf=is_none)
   p_paths = [tree_paths.path_to_str(p) for p, _ in p_flat]
   m_paths = [tree_paths.path_to_str(p) for p, _ in m_flat]
   for i, (pp, mp) in enumerate(zip(p_paths, m_paths)):
     if pp != mp:
-      raise ValueError(
+      raise errors.InputError(
           f'mask tree does not match the params at leaf {i}: params have '
           f'{pp!r}, masks have {mp!r}. Build masks from these params with '
           'lth_jax.ones_like(params) (or load the masks saved for this model).')
@@ -93,11 +95,11 @@ def check_mask_tree(params: PyTree, masks: PyTree) -> None:
     short, extra = ('masks', p_paths) if len(m_paths) < len(p_paths) else (
         'params', m_paths)
     first = extra[min(len(p_paths), len(m_paths))]
-    raise ValueError(
+    raise errors.InputError(
         f'mask tree does not match the params: {short} lack {first!r}. '
         'Build masks from these params with lth_jax.ones_like(params).')
   for path, (_, p), (_, m) in zip(p_paths, p_flat, m_flat):
     if m is not None and tuple(jnp.shape(m)) != tuple(jnp.shape(p)):
-      raise ValueError(
+      raise errors.InputError(
           f'mask for {path!r} has shape {tuple(jnp.shape(m))} but the param '
           f'has shape {tuple(jnp.shape(p))}; masks must be shaped like params.')

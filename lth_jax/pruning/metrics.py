@@ -4,6 +4,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
 
@@ -11,10 +12,10 @@ PyTree = Any
 
 
 def _pairs(a: PyTree, b: PyTree) -> list[tuple[jax.Array, jax.Array]]:
-  la = jax.tree.leaves(a, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
-  lb = jax.tree.leaves(b, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  la = jax.tree.leaves(a, is_leaf=masks_lib.is_none)
+  lb = jax.tree.leaves(b, is_leaf=masks_lib.is_none)
   if len(la) != len(lb):
-    raise ValueError('the two mask trees have different structures.')
+    raise errors.InputError('the two mask trees have different structures.')
   return [(x, y) for x, y in zip(la, lb) if x is not None and y is not None]
 
 

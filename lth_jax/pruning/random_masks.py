@@ -4,6 +4,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
 
@@ -28,9 +29,9 @@ def random_like(key: jax.Array, masks: PyTree, scope: str = 'layer'
   2
   """
   if scope not in ('layer', 'global'):
-    raise ValueError(f"random pruning scope {scope!r} is unknown; use "
+    raise errors.InputError(f"random pruning scope {scope!r} is unknown; use "
                      "'layer' (same per-layer counts) or 'global'.")
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   idx = [i for i, m in enumerate(leaves) if m is not None]
   keys = jax.random.split(key, len(idx))
   noise = [jax.random.uniform(k, leaves[i].shape) for k, i in zip(keys, idx)]

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lth_jax import errors
 from lth_jax import registry
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
@@ -52,21 +53,17 @@ register_scorer = SCORERS.register
 GRASP_TEMPERATURE = 200.0
 
 
-def _is_none(x: Any) -> bool:
-  return x is None
-
-
 def _on_prunable(fn: Callable[..., Any], masks: PyTree, *trees: PyTree
                  ) -> PyTree:
   """``fn(mask, *leaves)`` on prunable leaves, ``None`` elsewhere."""
   return jax.tree.map(lambda m, *xs: None if m is None else fn(m, *xs),
-                      masks, *trees, is_leaf=_is_none)
+                      masks, *trees, is_leaf=masks_lib.is_none)
 
 
 def _require(name: str, **values: Any) -> None:
   for arg, value in values.items():
     if value is None:
-      raise ValueError(f'the {name} scorer needs {arg}=...; see '
+      raise errors.InputError(f'the {name} scorer needs {arg}=...; see '
                        'lth_jax.pruning.scores.')
 
 
@@ -118,18 +115,18 @@ def class_balanced_batch(key: jax.Array, images: Any, labels: Any,
   """
   if isinstance(per_class, bool) or not isinstance(per_class, int) or (
       per_class < 1):
-    raise ValueError(f'per_class must be a positive integer, got '
+    raise errors.InputError(f'per_class must be a positive integer, got '
                      f'{per_class!r}.')
   labels_np = np.asarray(labels)
   if labels_np.ndim != 1:
-    raise ValueError('class_balanced_batch needs [N] integer labels, got '
+    raise errors.InputError('class_balanced_batch needs [N] integer labels, got '
                      f'shape {labels_np.shape}.')
   chosen = []
   for c, k in zip(np.unique(labels_np), jax.random.split(
       key, len(np.unique(labels_np)))):
     where = np.flatnonzero(labels_np == c)
     if len(where) < per_class:
-      raise ValueError(f'class {c} has {len(where)} examples, fewer than '
+      raise errors.InputError(f'class {c} has {len(where)} examples, fewer than '
                        f'per_class={per_class}.')
     pick = np.asarray(jax.random.choice(k, len(where), (per_class,),
                                         replace=False))
@@ -166,7 +163,7 @@ def random(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   del loss_fn, batch
   _require('random', key=key)
   masks_lib.check_mask_tree(params, masks)
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   keys = iter(jax.random.split(key, len(leaves)))
   return jax.tree.unflatten(treedef, [
       None if m is None else jax.random.uniform(next(keys), m.shape)
@@ -205,7 +202,7 @@ def snip(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
 
   def gated_loss(c):
     gated = jax.tree.map(lambda m, p, g: p if m is None else p * g, masks,
-                         effective, c, is_leaf=_is_none)
+                         effective, c, is_leaf=masks_lib.is_none)
     return loss_fn(gated, batch)
 
   grads = jax.grad(gated_loss)(gates)
@@ -223,7 +220,7 @@ def hessian_gradient_product(params: PyTree, masks: PyTree, loss_fn: LossFn,
   g = grad(effective)
   tangent = jax.tree.map(
       lambda m, x: jnp.zeros_like(x) if m is None else jnp.where(m, x, 0),
-      masks, g, is_leaf=_is_none)
+      masks, g, is_leaf=masks_lib.is_none)
   _, hg = jax.jvp(grad, (effective,), (tangent,))
   return hg
 
@@ -269,7 +266,7 @@ def invert(scores: PyTree) -> PyTree:
   Array([-1.,  2.], dtype=float32)
   """
   return jax.tree.map(lambda s: None if s is None else -s, scores,
-                      is_leaf=_is_none)
+                      is_leaf=masks_lib.is_none)
 
 
 # SynFlow.
@@ -309,7 +306,7 @@ def _synflow_objective(params: PyTree, masks: PyTree,
   if rescale:
     effective = jax.tree.map(
         lambda m, p: p if m is None else p / power_of_two_scale(p, m),
-        masks, effective, is_leaf=_is_none)
+        masks, effective, is_leaf=masks_lib.is_none)
   ones = jnp.ones(input_shape, dtype)
 
   def objective(p):
@@ -347,7 +344,7 @@ def keep_global(scores: PyTree, masks: PyTree, k: Any) -> PyTree:
   ...             {'a': jnp.ones(2, bool), 'b': None}, 1)['a']
   Array([False,  True], dtype=bool)
   """
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   idx = [i for i, m in enumerate(leaves) if m is not None]
   s_leaves = treedef.flatten_up_to(scores)
   kept = selection.keep_top_k_global([s_leaves[i] for i in idx],
@@ -364,7 +361,7 @@ def _normalised(scores: PyTree) -> PyTree:
   top = functools.reduce(jnp.maximum, [jnp.max(s) for s in leaves])
   top = jnp.where(top > 0, top, 1.0)
   return jax.tree.map(lambda s: None if s is None else s / top, scores,
-                      is_leaf=_is_none)
+                      is_leaf=masks_lib.is_none)
 
 
 @functools.partial(jax.jit, static_argnames=('output_fn', 'input_shape',
@@ -379,7 +376,7 @@ def _synflow_step(params, masks, k, *, output_fn, input_shape, rescale,
   # (R of the 0/1 weights of the mask; a forward pass only).
   count_paths, binary = _synflow_objective(jax.tree.map(
       lambda m, p: p if m is None else m.astype(p.dtype), masks, params,
-      is_leaf=_is_none), masks, output_fn, input_shape, False)
+      is_leaf=masks_lib.is_none), masks, output_fn, input_shape, False)
   paths = count_paths(binary)
   finite = jnp.isfinite(r) & ((r > 0) | (paths == 0))
   for s in jax.tree.leaves(scores):
@@ -397,10 +394,10 @@ def synflow_counts(remaining: int, density: float, rounds: int) -> list[int]:
   [100, 10]
   """
   if not 0.0 < density <= 1.0:
-    raise ValueError(f'density {density} is outside (0, 1]: it is the '
+    raise errors.InputError(f'density {density} is outside (0, 1]: it is the '
                      'fraction of the remaining weights to keep.')
   if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-    raise ValueError(f'rounds must be a positive integer, got {rounds!r}.')
+    raise errors.InputError(f'rounds must be a positive integer, got {rounds!r}.')
   return [int(round(remaining * density ** (k / rounds)))
           for k in range(1, rounds + 1)]
 
@@ -464,7 +461,7 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
         params, current, count, output_fn=output_fn,
         input_shape=input_shape, rescale=rescale, inverted=inverted)
     if not bool(finite):
-      raise FloatingPointError(
+      raise errors.NumericError(
           f'SynFlow round {k}: R = {float(r)!r} or a score is not finite, '
           'or R is 0 while the mask still connects the input to the output '
           '(the product of |W| over- or underflowed '

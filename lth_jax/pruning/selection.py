@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.pruning import bitwise_select
 from lth_jax.pruning import radix_select
 from lth_jax.pruning import select_passes
@@ -105,22 +106,22 @@ def keep_top_k_global(scores: Sequence[jax.Array], masks: Sequence[jax.Array],
   [Array([False,  True], dtype=bool), Array([ True, False], dtype=bool)]
   """
   if method not in METHODS:
-    raise ValueError(f'unknown selection method {method!r}; use one of '
+    raise errors.InputError(f'unknown selection method {method!r}; use one of '
                      f'{sorted(METHODS)}.')
   if len(scores) != len(masks):
-    raise ValueError(f'got {len(scores)} score leaves for {len(masks)} masks.')
+    raise errors.InputError(f'got {len(scores)} score leaves for {len(masks)} masks.')
   if not masks:
     return []
   for s, m in zip(scores, masks):
     if tuple(np.shape(s)) != tuple(np.shape(m)):
-      raise ValueError(
+      raise errors.InputError(
           f'scores of shape {tuple(np.shape(s))} do not match their mask of '
           f'shape {tuple(np.shape(m))}; pass one score per weight.')
   traced = any(map(_is_traced, [*scores, *masks, k]))
   sizes = [int(np.size(m)) for m in masks]
   if select_passes.count_dtype() == jnp.int32 and (
       max(sizes) >= 2**31 or (traced and sum(sizes) >= 2**31)):
-    raise ValueError(
+    raise errors.InputError(
         f'selecting among {sum(sizes)} entries needs 64-bit counts; enable '
         "jax.config.update('jax_enable_x64', True).")
   chunks = tuple(_chunk(s) and _chunk(m) for s, m in zip(scores, masks))

@@ -20,6 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lth_jax import errors
 from lth_jax.pruning import magnitude
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
@@ -27,10 +28,6 @@ from lth_jax.pruning import tree_paths
 
 PyTree = Any
 NORMS = ('l1', 'l2')
-
-
-def _is_none(x: Any) -> bool:
-  return x is None
 
 
 @functools.partial(jax.jit, static_argnames=('n', 'm', 'axis'))
@@ -48,7 +45,7 @@ def n_m_mask(scores: jax.Array, mask: jax.Array, n: int, m: int,
   Array([ True, False,  True, False], dtype=bool)
   """
   if not 1 <= n <= m:
-    raise ValueError(f'N:M sparsity needs 1 <= N <= M, got {n}:{m}; use e.g. '
+    raise errors.InputError(f'N:M sparsity needs 1 <= N <= M, got {n}:{m}; use e.g. '
                      '2:4 (keep 2 of every 4 weights).')
   key = jnp.moveaxis(selection.sort_key(scores), axis, -1)
   keep = jnp.moveaxis(jnp.asarray(mask, jnp.bool_), axis, -1)
@@ -95,7 +92,7 @@ def prune_n_m(params: PyTree, masks: PyTree, n: int = 2, m: int = 4, *,
   """
   masks_lib.check_mask_tree(params, masks)
 
-  m_leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+  m_leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   # |w| of one leaf at a time, not of the whole tree.
   s_leaves = treedef.flatten_up_to(params if scores is None else scores)
   for i, (mask, s) in enumerate(zip(m_leaves, s_leaves)):
@@ -114,7 +111,7 @@ def channel_norms(param: jax.Array, mask: jax.Array, norm: str = 'l2',
   Array([5.      , 2.236068], dtype=float32)
   """
   if norm not in NORMS:
-    raise ValueError(f'channel norm {norm!r} is unknown; use one of {NORMS}.')
+    raise errors.InputError(f'channel norm {norm!r} is unknown; use one of {NORMS}.')
   w = jnp.where(mask, param, jnp.zeros_like(param)).astype(jnp.float32)
   others = tuple(a for a in range(w.ndim) if a != axis % w.ndim)
   if norm == 'l1':
@@ -151,7 +148,7 @@ def prune_channels(params: PyTree, masks: PyTree, rates: magnitude.Rates,
          [ True,  True, False]], dtype=bool)
   """
   if norm not in NORMS:
-    raise ValueError(f'channel norm {norm!r} is unknown; use one of {NORMS}.')
+    raise errors.InputError(f'channel norm {norm!r} is unknown; use one of {NORMS}.')
   masks_lib.check_mask_tree(params, masks)
 
   def prune_leaf(path, mask, param):
@@ -164,7 +161,7 @@ def prune_channels(params: PyTree, masks: PyTree, rates: magnitude.Rates,
                                rate, level)
     return _keep_channels(mask, selection.keep_top_k(norms, alive, k), axis_)
 
-  return tree_paths.map_with_path(prune_leaf, masks, params, is_leaf=_is_none)
+  return tree_paths.map_with_path(prune_leaf, masks, params, is_leaf=masks_lib.is_none)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lth_jax import errors
+
 
 class DeviceData(NamedTuple):
   """A data set's splits as device arrays (passed to jitted functions)."""
@@ -31,7 +33,7 @@ def to_device(dataset) -> DeviceData:
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
   if batch_size > num_examples:
-    raise ValueError(f'batch size {batch_size} exceeds the {num_examples} '
+    raise errors.InputError(f'batch size {batch_size} exceeds the {num_examples} '
                      'training examples.')
   return num_examples // batch_size
 

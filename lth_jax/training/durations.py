@@ -1,6 +1,8 @@
 """Durations in steps or epochs: ``'50000it'``, ``'20ep'``, or a plain int."""
 import re
 
+from lth_jax import errors
+
 _PATTERN = re.compile(r'^\s*(-?\d+)\s*(it|ep)\s*$')
 
 
@@ -20,26 +22,26 @@ def parse_duration(value: int | str, steps_per_epoch: int | None = None,
   500
   """
   if isinstance(value, bool):
-    raise ValueError(f'{what}: {value!r} is not a duration.')
+    raise errors.InputError(f'{what}: {value!r} is not a duration.')
   if isinstance(value, int):
     steps = value
   else:
     match = _PATTERN.match(str(value))
     if not match:
-      raise ValueError(
+      raise errors.InputError(
           f"{what}: {value!r} is not a duration; write steps as '50000it' or "
           "epochs as '20ep'.")
     count, unit = int(match.group(1)), match.group(2)
     if unit == 'ep':
       if steps_per_epoch is None:
-        raise ValueError(f'{what}: {value!r} is in epochs, but the number of '
+        raise errors.InputError(f'{what}: {value!r} is in epochs, but the number of '
                          'steps per epoch is not known here.')
       count *= steps_per_epoch
     steps = count
   if steps < 0 or (steps == 0 and not allow_zero):
     need = ("non-negative ('0it' turns it off)" if allow_zero else
             "positive (e.g. '50000it' or '20ep')")
-    raise ValueError(f'{what} must be {need}, got {value!r}.')
+    raise errors.InputError(f'{what} must be {need}, got {value!r}.')
   return steps
 
 

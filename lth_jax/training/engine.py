@@ -42,11 +42,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lth_jax import errors
 from lth_jax.training import batching
 from lth_jax.training import checkpoints
 from lth_jax.training import losses
 from lth_jax.training import replicates
-from lth_jax.training import state as state_lib
 from lth_jax.training import steps as steps_lib
 
 #: ``evaluate(state, inputs, labels) -> {'loss': scalar, ...}`` on a split.
@@ -55,7 +55,7 @@ Evaluate = Callable[[Any, jax.Array, jax.Array], dict[str, jax.Array]]
 TrainStep = Callable[..., tuple[Any, jax.Array]]
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(errors.NumericError):
   """A replicate's training loss (or its weights) became NaN or infinite."""
 
 
@@ -114,7 +114,7 @@ class EarlyStopping:
   def __post_init__(self):
     if isinstance(self.patience, bool) or not isinstance(
         self.patience, int) or self.patience < 1:
-      raise ValueError(f'early-stopping patience must be a positive number '
+      raise errors.InputError(f'early-stopping patience must be a positive number '
                        f'of evaluations, got {self.patience!r}.')
 
   def stopped(self, rows: Sequence[dict[str, Any]]) -> bool:
@@ -319,7 +319,7 @@ def train(states: Sequence[Any], data: batching.DeviceData, spec: LoopSpec,
   train_step = train_step or steps_lib.train_step
   start = int(states[0].step)
   if any(int(s.step) != start for s in states):
-    raise ValueError(f'{label}: the states start at different steps '
+    raise errors.InputError(f'{label}: the states start at different steps '
                      f'{[int(s.step) for s in states]}; train groups that '
                      'share a start step.')
   rows = [[] for _ in range(count)]

@@ -3,6 +3,7 @@ from typing import Any, Callable
 
 import optax
 
+from lth_jax import errors
 from lth_jax.training import durations
 
 OPTIMIZERS = ('adam', 'sgd')
@@ -13,7 +14,7 @@ def learning_rate_schedule(cfg: Any, steps_per_epoch: int, total_steps: int
                            ) -> Callable[[Any], Any]:
   """Linear warm-up, then constant, step decay at milestones, or cosine."""
   if cfg.schedule not in SCHEDULES:
-    raise ValueError(f'unknown learning-rate schedule {cfg.schedule!r}; '
+    raise errors.InputError(f'unknown learning-rate schedule {cfg.schedule!r}; '
                      f'known: {SCHEDULES}.')
   base = cfg.learning_rate
   warmup = durations.parse_duration(cfg.warmup, steps_per_epoch,
@@ -46,7 +47,7 @@ def make_optimizer(cfg: Any, steps_per_epoch: int, total_steps: int,
       learning rate of the schedule).
   """
   if cfg.optimizer not in OPTIMIZERS:
-    raise ValueError(f'unknown optimizer {cfg.optimizer!r}; known: '
+    raise errors.InputError(f'unknown optimizer {cfg.optimizer!r}; known: '
                      f'{OPTIMIZERS}.')
   lr = (learning_rate_schedule(cfg, steps_per_epoch, total_steps)
         if constant_lr is None else constant_lr)

@@ -33,6 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from lth_jax import errors
+
 STRATEGIES = ('auto', 'serial', 'vmap', 'map', 'spread', 'shard')
 REPLICATE_AXIS = 'replicates'
 #: Per-replicate outputs up to this many elements (losses, metrics, steps)
@@ -44,7 +46,7 @@ Fn = Callable[[Any, Any], Any]
 
 def check_strategy_name(name: str) -> None:
   if name not in STRATEGIES:
-    raise ValueError(f'unknown sweep strategy {name!r}; known: '
+    raise errors.InputError(f'unknown sweep strategy {name!r}; known: '
                      f'{", ".join(STRATEGIES)}.')
 
 
@@ -186,9 +188,9 @@ class Executor:
   def __init__(self, strategy: str, devices: list[Any] | None = None):
     check_strategy_name(strategy)
     if strategy == 'auto':
-      raise ValueError("resolve 'auto' with resolve_strategy() first.")
+      raise errors.InputError("resolve 'auto' with resolve_strategy() first.")
     if strategy == 'spread' and jax.process_count() > 1:
-      raise ValueError("sweep strategy 'spread' runs on one host; use "
+      raise errors.InputError("sweep strategy 'spread' runs on one host; use "
                        "'shard' after jax.distributed.initialize().")
     self.strategy = strategy
     self._cache: dict[Any, Callable[..., Any]] = {}

@@ -8,7 +8,6 @@ weight to a zero update, so pruned weights stay exactly zero without a
 second masking pass (tests/training/test_steps.py checks it). Masks are
 ordinary arguments of the jitted functions: a new mask never recompiles.
 """
-import functools
 from typing import Any, Callable
 
 import jax
@@ -143,10 +142,3 @@ def over_batches(fn: Callable[..., Any], images: jax.Array,
   return jax.lax.map(lambda args: fn(*args),
                      (padded(images), padded(labels), valid))
 
-
-def jit_train_steps(num_steps: int, batch_size: int, task: losses.Task,
-                    augment: Augment) -> Callable[..., Any]:
-  """``train_steps`` bound to its static arguments, jitted."""
-  return jax.jit(functools.partial(train_steps, num_steps=num_steps,
-                                   batch_size=batch_size, task=task,
-                                   augment=augment))

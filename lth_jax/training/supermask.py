@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lth_jax import errors
 from lth_jax.pruning import criteria
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import selection
@@ -50,10 +51,6 @@ from lth_jax.training import steps
 PyTree = Any
 METHODS = ('edge_popup', 'bernoulli')
 WEIGHT_INITS = ('kaiming_normal', 'signed_constant', 'given')
-
-
-def _is_none(x: Any) -> bool:
-  return x is None
 
 
 class SupermaskState(train_state.TrainState):
@@ -106,9 +103,9 @@ def frozen_weights(key: jax.Array, params: PyTree, masks: PyTree,
   [0.5]
   """
   if init not in WEIGHT_INITS:
-    raise ValueError(f'unknown frozen-weight init {init!r}; known: '
+    raise errors.InputError(f'unknown frozen-weight init {init!r}; known: '
                      f'{", ".join(WEIGHT_INITS)}.')
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   p_leaves = treedef.flatten_up_to(params)
   keys = jax.random.split(key, len(leaves))
   out = []
@@ -135,7 +132,7 @@ def initial_scores(key: jax.Array, weights: PyTree, masks: PyTree,
   the evaluated one.
   """
   check_method(method)
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
   w_leaves = treedef.flatten_up_to(weights)
   keys = jax.random.split(key, len(leaves))
   out = []
@@ -154,7 +151,7 @@ def initial_scores(key: jax.Array, weights: PyTree, masks: PyTree,
 
 def check_method(method: str) -> str:
   if method not in METHODS:
-    raise ValueError(f'unknown supermask method {method!r}; known: '
+    raise errors.InputError(f'unknown supermask method {method!r}; known: '
                      f'{", ".join(METHODS)}.')
   return method
 
@@ -168,7 +165,7 @@ def make_optimizer(learning_rate: float, total_steps: int,
   Weight decay is coupled (added to the gradient), as in the reference code.
   """
   if schedule not in ('cosine', 'constant'):
-    raise ValueError(f"unknown schedule {schedule!r}; known: cosine, "
+    raise errors.InputError(f"unknown schedule {schedule!r}; known: cosine, "
                      'constant.')
   lr = (optax.cosine_decay_schedule(learning_rate, max(total_steps, 1))
         if schedule == 'cosine' else learning_rate)
@@ -177,7 +174,7 @@ def make_optimizer(learning_rate: float, total_steps: int,
   elif optimizer == 'adam':
     opt = optax.adam(lr)
   else:
-    raise ValueError(f'unknown optimizer {optimizer!r}; known: adam, sgd.')
+    raise errors.InputError(f'unknown optimizer {optimizer!r}; known: adam, sgd.')
   if weight_decay:
     opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
   return opt
@@ -207,7 +204,7 @@ def create_state(model: Any, weights: PyTree, masks: PyTree,
   masks_lib.check_mask_tree(weights, masks)
   counts = jax.tree.map(
       lambda c: None if c is None else jnp.asarray(max(c, 1), jnp.int32),
-      criteria.layer_counts(masks, remaining), is_leaf=_is_none)
+      criteria.layer_counts(masks, remaining), is_leaf=masks_lib.is_none)
   scores = initial_scores(key, weights, masks, method, remaining)
   return SupermaskState.create(
       apply_fn=model.apply, params=scores, tx=tx, weights=weights,
@@ -223,7 +220,7 @@ def eval_masks(state: SupermaskState, scores: PyTree | None = None
   return jax.tree.map(
       lambda s, k: None if s is None else selection.keep_top_k(
           s, jnp.ones(s.shape, jnp.bool_), k, absolute=absolute),
-      scores, state.counts, is_leaf=_is_none)
+      scores, state.counts, is_leaf=masks_lib.is_none)
 
 
 def _rescaled(w: jax.Array, m: jax.Array) -> jax.Array:
@@ -241,7 +238,7 @@ def effective_params(state: SupermaskState, scores: PyTree, train: bool,
   """
   if not train or state.method == 'edge_popup':
     hard = eval_masks(state, jax.lax.stop_gradient(scores))
-  s_leaves, treedef = jax.tree.flatten(scores, is_leaf=_is_none)
+  s_leaves, treedef = jax.tree.flatten(scores, is_leaf=masks_lib.is_none)
   w_leaves = treedef.flatten_up_to(state.weights)
   h_leaves = (treedef.flatten_up_to(hard) if not train or
               state.method == 'edge_popup' else [None] * len(s_leaves))

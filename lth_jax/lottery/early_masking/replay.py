@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from lth_jax import errors
 from lth_jax import files
 from lth_jax.lottery import imp
 from lth_jax.lottery import storage
@@ -120,7 +121,7 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
     diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
                for a, b in zip(jax.tree.leaves(final), jax.tree.leaves(trunk)))
     if not same and p.require_exact_replay:
-      raise RuntimeError(
+      raise errors.RunStateError(
           f'the replay of replicate {job.replicate} ends {diff:.3g} away '
           "from the trunk's level-0 weights (not bit-identical): the trunk "
           'was trained by other code or on another machine. Rerun the '

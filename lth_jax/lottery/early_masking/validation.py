@@ -15,6 +15,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import storage
@@ -69,7 +70,7 @@ def parse_floats(spec: str, what: str) -> tuple[float, ...]:
   try:
     return tuple(float(s) for s in str(spec).split(',') if s.strip())
   except ValueError as e:
-    raise ValueError(f'{what} {spec!r} is not a comma-separated list of '
+    raise errors.InputError(f'{what} {spec!r} is not a comma-separated list of '
                      'numbers.') from e
 
 
@@ -119,24 +120,24 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
       training length, a target outside (0, 1), a window < 2, ...).
   """
   if masking.mode not in MODES:
-    raise ValueError(f'masking.mode {masking.mode!r} is unknown; use one of '
+    raise errors.InputError(f'masking.mode {masking.mode!r} is unknown; use one of '
                      f'{", ".join(MODES)}.')
   if masking.iterative_timing not in TIMINGS:
-    raise ValueError(f'masking.iterative_timing {masking.iterative_timing!r}'
+    raise errors.InputError(f'masking.iterative_timing {masking.iterative_timing!r}'
                      f' is unknown; use one of {", ".join(TIMINGS)}.')
   targets = parse_floats(masking.targets, 'masking.targets')
   for t in targets:
     if not 0.0 < t < 1.0:
-      raise ValueError(f'target sparsity {t} is outside (0, 1): it is the '
+      raise errors.InputError(f'target sparsity {t} is outside (0, 1): it is the '
                        'share of prunable weights remaining, e.g. '
                        'masking.targets=0.07,0.036.')
   if not targets:
-    raise ValueError('masking.targets is empty; give e.g. 0.07,0.036.')
+    raise errors.InputError('masking.targets is empty; give e.g. 0.07,0.036.')
   distance.check_window(masking.early_bird_window,
                         masking.early_bird_threshold)
   total = exp.total_steps
   if masking.first_point < 1:
-    raise ValueError(f'masking.first_point {masking.first_point} must be '
+    raise errors.InputError(f'masking.first_point {masking.first_point} must be '
                      '>= 1 step.')
   doubling = doubling_points(int(masking.first_point), total)
   if masking.timing_points == 'doubling':
@@ -149,17 +150,17 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
   absolute = masking.iterative_timing == 'absolute'
   for t in points + (iterative if absolute else ()):
     if not 0 <= t <= total:
-      raise ValueError(
+      raise errors.InputError(
           f'timing point {t:g} is beyond the training length ({total} '
           'steps); drop it from masking.timing_points/iterative_points or '
           'lengthen trunk.training.steps.')
   for f in () if absolute else iterative:
     if not 0.0 <= f <= 1.0:
-      raise ValueError(f'iterative fraction {f} is outside [0, 1] of the '
+      raise errors.InputError(f'iterative fraction {f} is outside [0, 1] of the '
                        "level's early-stop step.")
   for t in iterative if absolute else ():
     if t % exp.eval_every:
-      raise ValueError(f'iterative timing point {t:g} is not on the '
+      raise errors.InputError(f'iterative timing point {t:g} is not on the '
                        f'evaluation grid (every {exp.eval_every} steps); '
                        'use a multiple of trunk.training.eval_every.')
   every = durations.parse_duration(masking.early_bird_every,
@@ -167,10 +168,10 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
                                    'masking.early_bird_every',
                                    allow_zero=True) or exp.eval_every
   if not 0.0 <= masking.match_tolerance < 1.0:
-    raise ValueError(f'masking.match_tolerance {masking.match_tolerance} '
+    raise errors.InputError(f'masking.match_tolerance {masking.match_tolerance} '
                      'must be in [0, 1) (an accuracy difference).')
   if exp.config.pruning.rewind not in ('init', 'step'):
-    raise ValueError(f'trunk.pruning.rewind={exp.config.pruning.rewind!r}: '
+    raise errors.InputError(f'trunk.pruning.rewind={exp.config.pruning.rewind!r}: '
                      'early masking trains tickets from a rewind point; use '
                      "a trunk rewinding to 'init' or 'step'.")
   return Plan(
@@ -213,7 +214,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
     diff = sorted(k for k in set(got) | set(want) if got.get(k) !=
                   want.get(k))
     if diff:
-      raise ValueError(
+      raise errors.InputError(
           f'the trunk in {mine.parent} has another config ({diff[0]}: '
           f'{got.get(diff[0])!r}, this run has {want.get(diff[0])!r}); '
           "pass that trunk's config as --config.trunk or a fresh --workdir.")
@@ -222,7 +223,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
     diff = sorted(k for k in set(got) | set(want) if got.get(k) !=
                   want.get(k))
     first = diff[0] if diff else '?'
-    raise ValueError(
+    raise errors.InputError(
         f'{workdir} holds a trunk with another config ({others[0].parent.name}'
         f': {first}={got.get(first)!r}, this run has {want.get(first)!r}); '
         "pass that trunk's config (the same options) or a fresh --workdir "
