@@ -33,7 +33,7 @@ setuptools.setup(
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.
         'tfds': ['tensorflow-cpu>=2.18,<2.22'],
-        'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4',
+        'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4', 'import-linter>=2,<3',
                  'tensorflow-cpu>=2.18,<2.22'],
         'bench': ['torch==2.13.0'],  # the version benchmarked (CPU build)
     },

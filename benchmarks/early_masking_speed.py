@@ -4,7 +4,7 @@ r"""Early masking throughput: 12 timing points trained together vs one by one.
 
 For each model, 12 tickets (one per timing point: each its own mask, pruned
 from different weights to the same per-layer counts, as
-``lth_jax.lottery.early_masking`` builds them) train ``--steps`` steps
+``lth_jax.studies.early_masking`` builds them) train ``--steps`` steps
 through the engine on synthetic data of the model's input shape, in one
 process: once *together* (one ``engine.train`` call, the 12 states on the
 replicate axis, for each ``--strategies`` entry) and once *one by one* (12

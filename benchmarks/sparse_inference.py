@@ -38,7 +38,7 @@ from lth_jax import data as data_lib
 from lth_jax import export
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.pruning import selection
 
 _RUN_DIR = flags.DEFINE_string('run_dir', '', 'workdir/<run-hash> of a run.')

@@ -2,7 +2,7 @@
 
 A sweep config has two groups: ``trunk``, the lottery config of the trunk
 it reads (its run hash must match the trunk's), and ``connectivity``, the
-sweep (``lth_jax.lottery.instability.SweepSpec`` and how it runs).
+sweep (``lth_jax.studies.connectivity.instability.SweepSpec`` and how it runs).
 """
 import ml_collections
 

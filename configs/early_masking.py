@@ -4,7 +4,7 @@ An early-masking config is ``{'trunk': <a lottery config>, 'masking': ...}``:
 ``trunk`` names the lottery run whose init, data order and layout are
 reused (its run hash must match an existing trunk, or level 0 is trained
 once), ``masking`` the mask-timing experiment
-(``lth_jax.lottery.early_masking``).
+(``lth_jax.studies.early_masking``).
 """
 from typing import Any, Callable
 

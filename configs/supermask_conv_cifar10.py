@@ -17,7 +17,7 @@ import ml_collections
 from configs import conv4_cifar10
 from configs import conv6_cifar10
 from configs import options as options_lib
-from lth_jax.lottery import supermasks
+from lth_jax.studies.supermasks import runner as supermasks
 
 TRUNKS = {'conv4': conv4_cifar10, 'conv6': conv6_cifar10}
 

@@ -34,7 +34,7 @@ import ml_collections
 
 from configs import lenet300_mnist
 from configs import options as options_lib
-from lth_jax.lottery import supermasks
+from lth_jax.studies.supermasks import runner as supermasks
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -15,6 +15,7 @@ from ml_collections import config_flags
 
 from experiments import cli
 from lth_jax import lottery
+import lth_jax.studies  # registers the studies' branches (pruning at init)
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, "The trunk's --workdir.",

@@ -6,7 +6,7 @@ r"""Instability analysis on a finished lottery trunk, then its report.
       --trunk_workdir=results/lth_lenet --workdir=results/connectivity
 
 The trunk (``<trunk_workdir>/<run-hash>/``) is only read. Results go to
-``<workdir>/<run-hash>/`` (layout: ``lth_jax/lottery/instability_sweep.py``):
+``<workdir>/<run-hash>/`` (layout: ``lth_jax/studies/connectivity/sweep.py``):
 rewind points, the copies, one ``path.json`` per pair, and at the end
 ``paths.csv``, ``instability.csv``, ``stability.csv``, ``path_error.png``
 and ``instability.png``. A killed run resumes where it stopped.
@@ -16,8 +16,8 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax.analysis import instability_report
-from lth_jax.lottery import instability_sweep
+from lth_jax.studies.connectivity import report as instability_report
+from lth_jax.studies.connectivity import sweep as instability_sweep
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _TRUNK = flags.DEFINE_string('trunk_workdir', None,

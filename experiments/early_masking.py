@@ -15,8 +15,8 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax.analysis import early_masking_report
-from lth_jax.lottery import early_masking
+from lth_jax.studies.early_masking import report as early_masking_report
+from lth_jax.studies import early_masking
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, "The trunk's --workdir.",

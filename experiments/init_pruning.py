@@ -6,7 +6,7 @@ r"""Runs pruning-at-init branches and sanity checks at chosen trunk levels.
       --branches=snip,grasp,grasp_abs,synflow,magnitude_init
 
 Pass the trunk's ``--config`` and ``--workdir`` (the run hash must match).
-Branches (``lth_jax.lottery.init_pruning``): ``magnitude_init``, ``snip``,
+Branches (``lth_jax.studies.init_pruning.runner``): ``magnitude_init``, ``snip``,
 ``grasp``, ``grasp_abs``, ``synflow`` (global counts), ``<method>_layer``
 (per-layer counts), and the sanity checks ``<method>_shuffled``,
 ``<method>_reinit``, ``<method>_inverted``, ``imp_shuffled``,
@@ -18,7 +18,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax.lottery import init_pruning
+from lth_jax.studies.init_pruning import runner as init_pruning
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, "The trunk's --workdir.",

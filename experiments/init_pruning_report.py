@@ -17,9 +17,9 @@ from absl import logging
 
 from lth_jax import data
 from lth_jax import lottery
-from lth_jax.analysis import init_pruning as report
+from lth_jax.studies.init_pruning import report
 from lth_jax.analysis import plots
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 _RUNS = flags.DEFINE_list('runs', None, 'Run directories.', required=True)
 _BRANCHES = flags.DEFINE_list(

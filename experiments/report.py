@@ -16,7 +16,7 @@ from absl import logging
 from experiments import cli
 from lth_jax.analysis import report as report_lib
 from lth_jax.analysis import tables
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 _WORKDIRS = flags.DEFINE_list('workdirs', None, 'Workdirs or run dirs.',
                               required=True)

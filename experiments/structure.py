@@ -16,7 +16,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax.analysis import structure_study
+from lth_jax.studies.structure import runner as structure_study
 from lth_jax.data import two_task
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)

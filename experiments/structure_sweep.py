@@ -16,7 +16,7 @@ from absl import logging
 
 from configs import structure_moons
 from experiments import cli
-from lth_jax.analysis import structure_study
+from lth_jax.studies.structure import runner as structure_study
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for results.',
                                required=True)

@@ -12,8 +12,8 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax.analysis import supermask_report
-from lth_jax.lottery import supermasks
+from lth_jax.studies.supermasks import report as supermask_report
+from lth_jax.studies.supermasks import runner as supermasks
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, "The trunk's --workdir.",

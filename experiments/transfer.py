@@ -18,8 +18,8 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
-from lth_jax.analysis import transfer_report
-from lth_jax.lottery import transfer
+from lth_jax.studies.transfer import report as transfer_report
+from lth_jax.studies.transfer import runner as transfer
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of both trunks.',

@@ -21,7 +21,7 @@ from absl import flags
 
 from experiments import cli
 from lth_jax import errors
-from lth_jax.analysis import transfer_report
+from lth_jax.studies.transfer import report as transfer_report
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of the trunks.',
                                required=True)

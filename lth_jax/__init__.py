@@ -9,9 +9,11 @@ leaves, NNX ``State``)::
   start = lth_jax.rewind(init_params, masks)         # winning-ticket init
   lth_jax.sparsity_report(masks)['fraction']
 
-Subpackages: ``pruning`` (pure functions), ``models``, ``data``,
-``training`` (masked jitted steps, the engine), ``lottery`` (IMP, controls,
-sweeps), ``analysis`` (tables, figures). Importing ``lth_jax`` or
+Subpackages, bottom up: ``pruning`` (pure functions), ``models``,
+``data``; ``training`` (masked jitted steps, the engine); ``runs`` (run
+layout, storage, lock); ``lottery`` (IMP, controls, sweeps); ``analysis``
+(tables, figures, mask graphs, connectivity) and ``export``; ``studies``
+(one folder per study: runner, schema, report). Importing ``lth_jax`` or
 ``lth_jax.pruning`` loads only JAX and the pure pruning functions; the other
 subpackages (orbax, matplotlib, TensorFlow-datasets behind them) load on
 first use, e.g. ``lth_jax.lottery``.
@@ -35,7 +37,8 @@ from lth_jax.pruning import sparsity_report
 
 __version__ = '0.1.0'
 
-_LAZY_SUBPACKAGES = ('analysis', 'data', 'lottery', 'models', 'training')
+_LAZY_SUBPACKAGES = ('analysis', 'data', 'export', 'lottery', 'models',
+                     'runs', 'studies', 'training')
 
 
 def __getattr__(name: str):
@@ -45,7 +48,8 @@ def __getattr__(name: str):
   raise AttributeError(f'module lth_jax has no attribute {name!r}')
 
 __all__ = [
-    'analysis', 'data', 'lottery', 'models', 'pruning', 'training',
+    'analysis', 'data', 'export', 'lottery', 'models', 'pruning', 'runs',
+    'studies', 'training',
     'apply_masks', 'check_mask_tree', 'hamming_distance', 'iou', 'leaf_paths',
     'magnitude_scores', 'ones_like', 'prunable_paths', 'prune_global',
     'prune_layerwise', 'random_like', 'rewind', 'sparsity_report',

@@ -5,7 +5,7 @@ pytree (orbax) is written under a hidden staging name, with the sha256 of
 its arrays, and renamed into place, so a reader sees a complete tree or
 none. What a kill leaves of an unfinished write is recognised by
 ``is_stale`` and never read. The run layout built on these lives in
-``lth_jax.lottery.storage``; the training engine's checkpoints use them too.
+``lth_jax.runs.storage``; the training engine's checkpoints use them too.
 """
 import asyncio
 import hashlib
@@ -96,7 +96,7 @@ class _ThisProcessNumpyHandler(ocp.type_handlers.NumpyHandler):
   orbax 0.12.8 writes host arrays from process 0 only (its ``NumpyHandler``
   assumes every process holds the same replicated array), so a tree saved
   by another process would have no data. Here each process saves its own
-  trees (``lth_jax.lottery.processes``), so every process writes what it
+  trees (``lth_jax.runs.processes``), so every process writes what it
   saves; the layout on disk is orbax's own (``ocdbt.process_<i>/``).
   """
 

@@ -1,8 +1,8 @@
 """Every randomness stream of a replicate has its own number."""
 from lth_jax import streams
 from lth_jax.lottery import experiment
-from lth_jax.lottery import instability
-from lth_jax.lottery import supermasks
+from lth_jax.studies.connectivity import instability
+from lth_jax.studies.supermasks import runner as supermasks
 
 
 def test_stream_numbers_are_distinct():

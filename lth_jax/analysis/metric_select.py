@@ -10,7 +10,7 @@ import pathlib
 from typing import Any, Iterable
 
 from lth_jax import errors
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery import summaries as summaries_lib
 
 TRUNK = 'trunk'

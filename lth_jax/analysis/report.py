@@ -11,7 +11,7 @@ from lth_jax import errors
 from lth_jax.analysis import metric_select
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 PathLike = str | pathlib.Path
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from lth_jax import errors
 from lth_jax import models
 from lth_jax.export import ticket as ticket_lib
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 WEIGHTS = ('trained', 'init')
 

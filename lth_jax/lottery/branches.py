@@ -29,7 +29,7 @@ from lth_jax import pruning
 from lth_jax import registry
 from lth_jax.lottery import experiment
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training.progress import Progress
 

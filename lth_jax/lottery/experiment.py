@@ -22,8 +22,8 @@ from lth_jax import pruning
 from lth_jax import streams
 from lth_jax.data import augment as augment_lib
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import storage
-from lth_jax.metrics import multilabel
+from lth_jax.runs import storage
+from lth_jax.training import multilabel
 from lth_jax.training import batching
 from lth_jax.training import durations
 from lth_jax.training import engine

@@ -15,9 +15,9 @@ import ml_collections
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import processes
-from lth_jax.lottery import run_lock
-from lth_jax.lottery import storage
+from lth_jax.runs import processes
+from lth_jax.runs import lock as run_lock
+from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery import summaries
 from lth_jax.lottery.experiment import Experiment

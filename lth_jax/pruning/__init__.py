@@ -11,9 +11,9 @@ from lth_jax.pruning.masks import check_mask_tree
 from lth_jax.pruning.masks import DEFAULT_PRUNABLE
 from lth_jax.pruning.masks import ones_like
 from lth_jax.pruning.masks import prunable_paths
-from lth_jax.pruning.metrics import hamming_distance
-from lth_jax.pruning.metrics import iou
-from lth_jax.pruning.metrics import sparsity_report
+from lth_jax.pruning.mask_metrics import hamming_distance
+from lth_jax.pruning.mask_metrics import iou
+from lth_jax.pruning.mask_metrics import sparsity_report
 from lth_jax.pruning.random_masks import random_like
 from lth_jax.pruning.rewind import rewind
 from lth_jax.pruning.tree_paths import leaf_paths

@@ -30,7 +30,7 @@ import numpy as np
 
 from lth_jax import errors
 from lth_jax.pruning import masks as masks_lib
-from lth_jax.pruning import metrics
+from lth_jax.pruning import mask_metrics as metrics
 from lth_jax.pruning import tree_paths
 
 PyTree = Any

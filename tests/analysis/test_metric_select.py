@@ -2,7 +2,7 @@
 import pytest
 
 from lth_jax.analysis import metric_select
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 
 def write_level(run_dir, replicate, level, rows, branch=None):

@@ -10,7 +10,7 @@ import pytest
 from lth_jax.analysis import plots
 from lth_jax.analysis import report
 from lth_jax.analysis import tables
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lth_jax.analysis import structure
-from lth_jax.analysis import structure_levels
+from lth_jax.studies.structure import levels as structure_levels
 
 nx = pytest.importorskip('networkx')
 from lth_jax.analysis import structure_nx  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -254,7 +254,7 @@ def test_summary_is_json():
 
 def test_missing_or_corrupt_level_names_the_directory(tmp_path):
   from lth_jax import files  # pylint: disable=import-outside-toplevel
-  from lth_jax.lottery import storage  # pylint: disable=import-outside-toplevel
+  from lth_jax.runs import storage  # pylint: disable=import-outside-toplevel
   net = two_task_net()
   like = {'masks': net, 'variables': {'params': {
       k: {'kernel': v['kernel'].astype(np.float32),

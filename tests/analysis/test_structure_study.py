@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from configs import structure_moons
-from lth_jax.analysis import structure_study
+from lth_jax.studies.structure import runner as structure_study
 
 pytest.importorskip('networkx')
 pytest.importorskip('sklearn')

@@ -7,7 +7,7 @@ import pytest
 
 from lth_jax import lottery
 from lth_jax import pruning
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 
 CONFIGS = ('conv2', 'conv4', 'conv6', 'vgg19', 'resnet20')

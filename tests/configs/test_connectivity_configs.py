@@ -8,8 +8,8 @@ from configs import lenet300_mnist
 from configs import resnet20_cifar10
 from configs import vgg16_cifar10
 from lth_jax import lottery
-from lth_jax.lottery import instability
-from lth_jax.lottery import instability_sweep
+from lth_jax.studies.connectivity import instability
+from lth_jax.studies.connectivity import sweep as instability_sweep
 
 CASES = [
     (connectivity_lenet300_mnist, 'preset=cpu', lenet300_mnist,

@@ -12,8 +12,8 @@ from configs import supermask_lenet300_mnist
 from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
-from lth_jax.lottery import supermasks
-from lth_jax.training import supermask as sm
+from lth_jax.studies.supermasks import runner as supermasks
+from lth_jax.training import supermask_steps as sm
 
 
 @pytest.mark.parametrize('name,preset', [

@@ -12,6 +12,7 @@ from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax.lottery import strategies
+from lth_jax.runs import storage
 
 
 def get_config(name, arg=''):
@@ -84,7 +85,7 @@ def test_one_imp_level_on_generated_multi_label_text(tmp_path):
   assert [s['level'] for s in summaries] == [0, 1]
   assert 0.79 < summaries[1]['weights_remaining'] < 0.81
   run_dir = tmp_path / lottery.run_hash(config)
-  rows = lottery.storage.read_jsonl(
-      lottery.storage.level_dir(run_dir, 0, 1) / 'metrics.jsonl')
+  rows = storage.read_jsonl(
+      storage.level_dir(run_dir, 0, 1) / 'metrics.jsonl')
   assert {'val_micro_f1', 'val_macro_f1', 'test_micro_f1'} <= set(rows[-1])
   assert 0.0 <= rows[-1]['test_micro_f1'] <= 1.0

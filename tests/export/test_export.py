@@ -12,7 +12,7 @@ from lth_jax import export
 from lth_jax.export import ticket as ticket_lib
 from lth_jax import models
 from lth_jax import pruning
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 
 def lenet_ticket(density: float, seed: int = 0):

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from lth_jax import lottery
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.pruning import tree_paths
 
 HERE = pathlib.Path(__file__).resolve().parent

@@ -91,8 +91,8 @@ def install_kill(event: str, run_dir: pathlib.Path) -> None:
   # pylint: disable=import-outside-toplevel
   from orbax.checkpoint._src.path import atomicity
   from lth_jax import files
-  from lth_jax.lottery import run_lock
-  from lth_jax.lottery import storage
+  from lth_jax.runs import lock as run_lock
+  from lth_jax.runs import storage
   kind, _, pattern = event.partition(':')
 
   def hit(path) -> bool:

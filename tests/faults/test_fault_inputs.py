@@ -18,8 +18,8 @@ from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax.lottery import imp
-from lth_jax.lottery import run_lock
-from lth_jax.lottery import storage
+from lth_jax.runs import lock as run_lock
+from lth_jax.runs import storage
 from lth_jax.training import engine
 
 from conftest import tiny_config

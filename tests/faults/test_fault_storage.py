@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 TREE = {'dense': {'kernel': np.arange(600, dtype=np.float32).reshape(20, 30),
                   'bias': np.zeros(30, np.float32)},

@@ -10,7 +10,7 @@ from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import experiment
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 from conftest import tiny_config
 from conftest import tiny_dataset

@@ -1,4 +1,4 @@
-"""Early masking on a tiny trunk (lth_jax.lottery.early_masking)."""
+"""Early masking on a tiny trunk (lth_jax.studies.early_masking)."""
 import importlib
 import os
 import pathlib
@@ -13,11 +13,11 @@ from configs import early_masking as em_config
 from lth_jax import files
 from lth_jax import lottery
 from lth_jax import pruning
-from lth_jax.analysis import early_masking_report
+from lth_jax.studies.early_masking import report as early_masking_report
 from lth_jax.lottery import branches
-from lth_jax.lottery import early_masking as em
+from lth_jax.studies import early_masking as em
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import checkpoints

@@ -10,7 +10,7 @@ import pytest
 from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.training import checkpoints
 
 from conftest import tiny_config

@@ -7,8 +7,8 @@ from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import experiment
-from lth_jax.lottery import init_pruning
-from lth_jax.lottery import storage
+from lth_jax.studies.init_pruning import runner as init_pruning
+from lth_jax.runs import storage
 
 from conftest import tiny_config
 from conftest import tiny_dataset

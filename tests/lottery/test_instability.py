@@ -11,10 +11,10 @@ from conftest import tiny_config
 from conftest import tiny_dataset
 from lth_jax import lottery
 from lth_jax.lottery import experiment
-from lth_jax.lottery import instability
-from lth_jax.lottery import instability_sweep
+from lth_jax.studies.connectivity import instability
+from lth_jax.studies.connectivity import sweep as instability_sweep
 from lth_jax.training import checkpoints
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 
 class Killed(Exception):

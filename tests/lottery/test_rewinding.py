@@ -21,7 +21,7 @@ from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.lottery import experiment
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.training import steps as steps_lib
 
 from conftest import tiny_config

@@ -6,9 +6,9 @@ import ml_collections
 import pytest
 
 from lth_jax import lottery
-from lth_jax.lottery import storage
-from lth_jax.analysis import supermask_report
-from lth_jax.lottery import supermasks
+from lth_jax.runs import storage
+from lth_jax.studies.supermasks import report as supermask_report
+from lth_jax.studies.supermasks import runner as supermasks
 
 from conftest import tiny_config
 from conftest import tiny_dataset

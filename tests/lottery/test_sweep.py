@@ -21,7 +21,7 @@ import pytest
 from lth_jax import lottery
 from lth_jax import pruning
 from lth_jax.training import replicates
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 from conftest import tiny_config
 from conftest import tiny_dataset

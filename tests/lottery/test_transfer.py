@@ -1,4 +1,4 @@
-"""Ticket transfer between configs (lth_jax.lottery.transfer)."""
+"""Ticket transfer between configs (lth_jax.studies.transfer.runner)."""
 import hashlib
 import pathlib
 
@@ -11,11 +11,11 @@ from configs import transfer_text_cnn
 from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
-from lth_jax.analysis import transfer_report
+from lth_jax.studies.transfer import report as transfer_report
 from lth_jax.lottery import experiment
-from lth_jax.lottery import storage
-from lth_jax.lottery import transfer
-from lth_jax.lottery import transfer_inputs
+from lth_jax.runs import storage
+from lth_jax.studies.transfer import runner as transfer
+from lth_jax.studies.transfer import inputs as transfer_inputs
 
 from conftest import tiny_config
 from conftest import tiny_dataset

@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-from lth_jax import metrics
+from lth_jax.training import multilabel as metrics
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax import training

@@ -16,7 +16,7 @@ import mp_launch as launch
 
 def pause_after(barrier_name: str, workdir: str, process: int) -> None:
   """Makes ``processes.barrier(barrier_name)`` the point where runs stop."""
-  from lth_jax.lottery import processes  # pylint: disable=import-outside-toplevel
+  from lth_jax.runs import processes  # pylint: disable=import-outside-toplevel
   barrier = processes.barrier
 
   def barrier_then_pause(name: str) -> None:

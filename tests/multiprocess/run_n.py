@@ -60,7 +60,7 @@ def main(n: int, out: str) -> None:
   name = lottery.run_hash(config)
   sweep_test.assert_same_run(sweep_test.read_run(out / 'sweep' / name),
                              sweep_test.read_run(out / 'serial' / name))
-  from lth_jax.lottery import processes  # pylint: disable=import-outside-toplevel
+  from lth_jax.runs import processes  # pylint: disable=import-outside-toplevel
   writers = sweep_test.tree_writers(out / 'sweep' / name)
   assert writers == {r: {processes.block_owner(r, sweep_test.R, processes=n)}
                      for r in range(sweep_test.R)}, writers

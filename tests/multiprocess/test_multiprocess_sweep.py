@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from lth_jax import lottery
-from lth_jax.lottery import processes
-from lth_jax.lottery import run_lock
-from lth_jax.lottery import storage
+from lth_jax.runs import processes
+from lth_jax.runs import lock as run_lock
+from lth_jax.runs import storage
 
 from conftest import tiny_dataset
 import mp_launch

@@ -18,7 +18,7 @@ import pytest
 
 from lth_jax import models
 from lth_jax import pruning
-from lth_jax.lottery import init_pruning
+from lth_jax.studies.init_pruning import runner as init_pruning
 from lth_jax.models import conv
 from lth_jax.pruning import scores
 from lth_jax.pruning import selection

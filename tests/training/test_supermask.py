@@ -8,7 +8,7 @@ import pytest
 from lth_jax import models
 from lth_jax import pruning
 from lth_jax.training import batching
-from lth_jax.training import supermask as sm
+from lth_jax.training import supermask_steps as sm
 
 
 def tiny_mlp():

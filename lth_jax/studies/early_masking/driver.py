@@ -4,13 +4,13 @@ from typing import Any
 import ml_collections
 
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import run_lock
-from lth_jax.lottery import storage
-from lth_jax.lottery.early_masking import iterative
-from lth_jax.lottery.early_masking import oneshot
-from lth_jax.lottery.early_masking import replay
-from lth_jax.lottery.early_masking import tickets
-from lth_jax.lottery.early_masking import validation
+from lth_jax.runs import lock as run_lock
+from lth_jax.runs import storage
+from lth_jax.studies.early_masking import iterative
+from lth_jax.studies.early_masking import oneshot
+from lth_jax.studies.early_masking import replay
+from lth_jax.studies.early_masking import tickets
+from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
 
 
@@ -26,7 +26,7 @@ def run(config: ml_collections.ConfigDict, workdir: str,
 
   Returns:
     The resolved ``Plan`` (results are on disk; see
-    ``lth_jax.analysis.early_masking_report``).
+    ``lth_jax.studies.early_masking.report``).
 
   Raises:
     ValueError: for bad input (before anything is written).

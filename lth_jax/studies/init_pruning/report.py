@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lth_jax.analysis import tables
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 PathLike = str | pathlib.Path
 #: The IMP ticket's ablations are the trunk's classic controls:

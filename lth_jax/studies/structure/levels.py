@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from lth_jax import errors
 from lth_jax.analysis import structure as structure_lib
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 
 
 class LevelReadError(errors.RunStateError):

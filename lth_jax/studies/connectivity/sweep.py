@@ -35,10 +35,10 @@ from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import instability
+from lth_jax.studies.connectivity import instability
 from lth_jax.lottery import imp
-from lth_jax.lottery import run_lock
-from lth_jax.lottery import storage
+from lth_jax.runs import lock as run_lock
+from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import checkpoints
 from lth_jax.training import durations

@@ -46,7 +46,7 @@ from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import ablations
 from lth_jax.pruning import scores as scores_lib

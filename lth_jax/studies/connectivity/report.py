@@ -19,8 +19,8 @@ from typing import Any, Sequence
 import matplotlib
 import numpy as np
 
-from lth_jax.lottery import instability
-from lth_jax.lottery import storage
+from lth_jax.studies.connectivity import instability
+from lth_jax.runs import storage
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position

@@ -39,8 +39,8 @@ from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
-from lth_jax.lottery import transfer_inputs
+from lth_jax.runs import storage
+from lth_jax.studies.transfer import inputs as transfer_inputs
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import tree_paths
 from lth_jax.training.progress import Progress

@@ -1,6 +1,6 @@
 """Tables of a supermask experiment: CSV files, replicate summaries, Markdown.
 
-``lth_jax.lottery.supermasks.run`` writes its rows with ``write_csv`` and
+``lth_jax.studies.supermasks.runner.run`` writes its rows with ``write_csv`` and
 their summary (``summarise``); ``to_markdown`` turns that summary into the
 tables of ``docs/results/supermasks.md``.
 """

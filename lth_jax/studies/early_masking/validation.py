@@ -18,7 +18,7 @@ import numpy as np
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import distance

@@ -1,4 +1,4 @@
-"""Tables and figures of an early-masking run (lth_jax.lottery.early_masking).
+"""Tables and figures of an early-masking run (lth_jax.studies.early_masking).
 
 Per target level and timing point: the ticket's test accuracy at early stop
 (mean, min, max over replicates) and early-stop step, the same for the
@@ -6,7 +6,7 @@ fully-trained-mask ticket (one-shot: the mask from step T; iterative: the
 trunk's IMP level) and for the random-prune control, the mask's distance to
 the final mask, ``t`` as a share of the dense early-stop step; per
 replicate the early-bird step, the flattening signal, the predicted and the
-measured emergence point (``lth_jax.analysis.emergence``).
+measured emergence point (``lth_jax.studies.early_masking.emergence``).
 """
 import csv
 import pathlib
@@ -21,9 +21,9 @@ import ml_collections
 import numpy as np
 
 from lth_jax import pruning
-from lth_jax.analysis import emergence
-from lth_jax.lottery import early_masking as em
-from lth_jax.lottery import storage
+from lth_jax.studies.early_masking import emergence
+from lth_jax.studies import early_masking as em
+from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import distance

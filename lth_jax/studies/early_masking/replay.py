@@ -16,8 +16,8 @@ import numpy as np
 from lth_jax import errors
 from lth_jax import files
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
-from lth_jax.lottery.early_masking import validation
+from lth_jax.runs import storage
+from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import engine
 from lth_jax.training.progress import Progress

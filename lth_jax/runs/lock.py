@@ -7,7 +7,7 @@ import socket
 from absl import logging
 
 from lth_jax import errors
-from lth_jax.lottery import processes
+from lth_jax.runs import processes
 
 
 class RunLockedError(errors.RunStateError):

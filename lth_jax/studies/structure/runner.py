@@ -22,10 +22,10 @@ import ml_collections
 import numpy as np
 
 from lth_jax.analysis import structure as structure_lib
-from lth_jax.analysis import structure_levels
+from lth_jax.studies.structure import levels as structure_levels
 from lth_jax.data import two_task
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.training.progress import Progress
 
@@ -133,7 +133,7 @@ def analyse_run(exp: Any, coverage: str | None = None,
   """Analyses every finished level of ``exp``'s trunk (see module doc)."""
   # Imported here: plotting pulls in matplotlib and networkx, which only
   # the figures need.
-  from lth_jax.analysis import structure_plots  # pylint: disable=import-outside-toplevel
+  from lth_jax.studies.structure import plots as structure_plots  # pylint: disable=import-outside-toplevel
   cfg = exp.config
   coverage = coverage or coverage_rule(cfg.data.name)
   tasks = two_task.tasks(cfg.data.name)

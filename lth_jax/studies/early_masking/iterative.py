@@ -9,12 +9,12 @@ import pathlib
 from typing import Any
 
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery import summaries
-from lth_jax.lottery.early_masking import replay
-from lth_jax.lottery.early_masking import tickets as tickets_lib
-from lth_jax.lottery.early_masking import validation
+from lth_jax.studies.early_masking import replay
+from lth_jax.studies.early_masking import tickets as tickets_lib
+from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import engine
 

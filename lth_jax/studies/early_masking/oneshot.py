@@ -4,9 +4,9 @@ per-layer counts at that level (``strategy(..., level=L)``)."""
 import functools
 
 from lth_jax.lottery import strategies
-from lth_jax.lottery.early_masking import replay
-from lth_jax.lottery.early_masking import tickets as tickets_lib
-from lth_jax.lottery.early_masking import validation
+from lth_jax.studies.early_masking import replay
+from lth_jax.studies.early_masking import tickets as tickets_lib
+from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
 
 

@@ -14,8 +14,8 @@ from typing import Any, Sequence
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import imp
-from lth_jax.lottery import storage
-from lth_jax.lottery.early_masking import replay
+from lth_jax.runs import storage
+from lth_jax.studies.early_masking import replay
 from lth_jax.lottery.experiment import Experiment
 
 

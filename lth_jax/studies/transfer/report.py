@@ -8,8 +8,8 @@ from lth_jax import errors
 from lth_jax import lottery
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
-from lth_jax.lottery import storage
-from lth_jax.lottery import transfer
+from lth_jax.runs import storage
+from lth_jax.studies.transfer import runner as transfer
 
 PathLike = str | pathlib.Path
 

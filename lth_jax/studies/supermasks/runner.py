@@ -35,18 +35,18 @@ import optax
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax import streams
-from lth_jax.analysis import supermask_plots
-from lth_jax.analysis import supermask_report
+from lth_jax.studies.supermasks import plots as supermask_plots
+from lth_jax.studies.supermasks import report as supermask_report
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import experiment
-from lth_jax.lottery import storage
+from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import criteria
 from lth_jax.training import batching
 from lth_jax.training import engine
 from lth_jax.training import state as state_lib
 from lth_jax.training import steps
-from lth_jax.training import supermask as sm
+from lth_jax.training import supermask_steps as sm
 
 #: The trunk's own mask, evaluated like a criterion's.
 IMP_TICKET = 'imp_ticket'

@@ -34,39 +34,39 @@ job per (seed, t)). Layout, under the trunk's run directory::
   (or the trunk's replicate_<r>/branch_random_prune_layer/level_<L>/ where
   it is finished with the same mask)
 """
-from lth_jax.lottery.early_masking.driver import run
-from lth_jax.lottery.early_masking.iterative import iterative_controls
-from lth_jax.lottery.early_masking.iterative import iterative_dir
-from lth_jax.lottery.early_masking.iterative import iterative_levels
-from lth_jax.lottery.early_masking.iterative import source_step
-from lth_jax.lottery.early_masking.oneshot import oneshot_tickets
-from lth_jax.lottery.early_masking.replay import capture
-from lth_jax.lottery.early_masking.replay import capture_dir
-from lth_jax.lottery.early_masking.replay import capture_steps
-from lth_jax.lottery.early_masking.replay import dense_summary
-from lth_jax.lottery.early_masking.replay import em_dir
-from lth_jax.lottery.early_masking.replay import ensure_dense
-from lth_jax.lottery.early_masking.replay import load_capture
-from lth_jax.lottery.early_masking.replay import point_steps
-from lth_jax.lottery.early_masking.replay import progress
-from lth_jax.lottery.early_masking.replay import variables_of
-from lth_jax.lottery.early_masking.tickets import CONTROL_BRANCH
-from lth_jax.lottery.early_masking.tickets import Ticket
-from lth_jax.lottery.early_masking.tickets import control_ticket
-from lth_jax.lottery.early_masking.tickets import counts_tag
-from lth_jax.lottery.early_masking.tickets import rewind_start
-from lth_jax.lottery.early_masking.tickets import saved_masks
-from lth_jax.lottery.early_masking.tickets import train_tickets
-from lth_jax.lottery.early_masking.validation import EARLY_STOP
-from lth_jax.lottery.early_masking.validation import MODES
-from lth_jax.lottery.early_masking.validation import Plan
-from lth_jax.lottery.early_masking.validation import TIMINGS
-from lth_jax.lottery.early_masking.validation import check_trunk_config
-from lth_jax.lottery.early_masking.validation import doubling_points
-from lth_jax.lottery.early_masking.validation import layer_counts
-from lth_jax.lottery.early_masking.validation import parse_floats
-from lth_jax.lottery.early_masking.validation import plan
-from lth_jax.lottery.early_masking.validation import target_levels
+from lth_jax.studies.early_masking.driver import run
+from lth_jax.studies.early_masking.iterative import iterative_controls
+from lth_jax.studies.early_masking.iterative import iterative_dir
+from lth_jax.studies.early_masking.iterative import iterative_levels
+from lth_jax.studies.early_masking.iterative import source_step
+from lth_jax.studies.early_masking.oneshot import oneshot_tickets
+from lth_jax.studies.early_masking.replay import capture
+from lth_jax.studies.early_masking.replay import capture_dir
+from lth_jax.studies.early_masking.replay import capture_steps
+from lth_jax.studies.early_masking.replay import dense_summary
+from lth_jax.studies.early_masking.replay import em_dir
+from lth_jax.studies.early_masking.replay import ensure_dense
+from lth_jax.studies.early_masking.replay import load_capture
+from lth_jax.studies.early_masking.replay import point_steps
+from lth_jax.studies.early_masking.replay import progress
+from lth_jax.studies.early_masking.replay import variables_of
+from lth_jax.studies.early_masking.tickets import CONTROL_BRANCH
+from lth_jax.studies.early_masking.tickets import Ticket
+from lth_jax.studies.early_masking.tickets import control_ticket
+from lth_jax.studies.early_masking.tickets import counts_tag
+from lth_jax.studies.early_masking.tickets import rewind_start
+from lth_jax.studies.early_masking.tickets import saved_masks
+from lth_jax.studies.early_masking.tickets import train_tickets
+from lth_jax.studies.early_masking.validation import EARLY_STOP
+from lth_jax.studies.early_masking.validation import MODES
+from lth_jax.studies.early_masking.validation import Plan
+from lth_jax.studies.early_masking.validation import TIMINGS
+from lth_jax.studies.early_masking.validation import check_trunk_config
+from lth_jax.studies.early_masking.validation import doubling_points
+from lth_jax.studies.early_masking.validation import layer_counts
+from lth_jax.studies.early_masking.validation import parse_floats
+from lth_jax.studies.early_masking.validation import plan
+from lth_jax.studies.early_masking.validation import target_levels
 
 __all__ = [
     'CONTROL_BRANCH',

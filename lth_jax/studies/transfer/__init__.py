@@ -1,0 +1,2 @@
+"""Tickets transferred across data sets and optimizers (``runner``,
+``inputs``, ``report``)."""

@@ -1,0 +1,34 @@
+"""The layers of the code hold (import-linter contracts in .importlinter)."""
+import pathlib
+import shutil
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_are_kept():
+  lint = shutil.which('lint-imports') or str(
+      pathlib.Path(sys.executable).parent / 'lint-imports')
+  result = subprocess.run([lint, '--config', str(REPO / '.importlinter')],
+                          cwd=REPO, capture_output=True, text=True,
+                          check=False)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+  assert 'Contracts: 2 kept, 0 broken.' in result.stdout
+
+
+def test_a_broken_layer_is_caught(tmp_path):
+  """The contract fails for an upward import (a negative control)."""
+  config = (REPO / '.importlinter').read_text()
+  # Declare training above lottery: lottery imports training, so broken.
+  broken = config.replace('    lth_jax.lottery\n    lth_jax.training | lth_jax.runs\n',
+                          '    lth_jax.training | lth_jax.runs\n    lth_jax.lottery\n')
+  assert broken != config
+  path = tmp_path / 'importlinter.ini'
+  path.write_text(broken)
+  lint = shutil.which('lint-imports') or str(
+      pathlib.Path(sys.executable).parent / 'lint-imports')
+  result = subprocess.run([lint, '--config', str(path)], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+  assert result.returncode != 0
+  assert 'BROKEN' in result.stdout
