@@ -20,6 +20,10 @@ class InputError(LthError, ValueError):
   match the params."""
 
 
+class InputTypeError(InputError, TypeError):
+  """An input of the wrong type (float pixels where token ids belong)."""
+
+
 class ConfigError(InputError):
   """A config field with a bad value, or fields that contradict."""
 

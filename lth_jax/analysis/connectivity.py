@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lth_jax import errors
+from lth_jax import errors as lth_errors
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import tree_paths
 
@@ -47,7 +47,7 @@ def alpha_grid(num_points: int = NUM_ALPHAS) -> np.ndarray:
   """
   if isinstance(num_points, bool) or not isinstance(
       num_points, (int, np.integer)) or num_points < 2:
-    raise errors.InputError(f'an interpolation path needs at least 2 points (both '
+    raise lth_errors.InputError(f'an interpolation path needs at least 2 points (both '
                      f'end points), got {num_points!r}: pass num_points >= 2 '
                      f'(the paper uses {NUM_ALPHAS}).')
   return np.linspace(0.0, 1.0, int(num_points), dtype=np.float32)
@@ -61,13 +61,13 @@ def check_same_structure(tree_a: PyTree, tree_b: PyTree) -> None:
     paths_a = {tree_paths.path_to_str(p) for p, _ in flat_a}
     paths_b = {tree_paths.path_to_str(p) for p, _ in flat_b}
     diff = sorted(paths_a ^ paths_b)
-    raise errors.InputError(
+    raise lth_errors.InputError(
         'the two end points of a path are not the same tree'
         f'{f" (first difference: {diff[0]!r})" if diff else ""}: '
         'interpolate networks of one model.')
   for (path, a), (_, b) in zip(flat_a, flat_b):
     if jnp.shape(a) != jnp.shape(b):
-      raise errors.InputError(
+      raise lth_errors.InputError(
           f'the end points differ in shape at {tree_paths.path_to_str(path)!r}'
           f' ({jnp.shape(a)} vs {jnp.shape(b)}): interpolate networks of '
           'one model.')
@@ -112,11 +112,12 @@ def barrier(errors: Any) -> Any:
   >>> round(float(barrier(np.array([0.1, 0.5, 0.3]))), 6)
   0.3
   """
-  errors = jnp.asarray(errors)
-  if errors.shape[-1] < 2:
-    raise errors.InputError(f'a path needs at least 2 points, got shape '
-                     f'{errors.shape}: evaluate it on alpha_grid(n >= 2).')
-  return errors.max(-1) - (errors[..., 0] + errors[..., -1]) / 2
+  path = jnp.asarray(errors)
+  if path.shape[-1] < 2:
+    raise lth_errors.InputError(
+        f'a path needs at least 2 points, got shape {path.shape}: evaluate '
+        'it on alpha_grid(n >= 2).')
+  return path.max(-1) - (path[..., 0] + path[..., -1]) / 2
 
 
 def recompute_batch_stats(apply_fn: Callable[..., Any], params: PyTree,
@@ -190,7 +191,7 @@ def path_metrics(eval_fn: Callable[[dict[str, PyTree]], Any],
   """
   alphas = jnp.asarray(alphas, jnp.float32)
   if alphas.ndim != 1 or alphas.shape[0] < 2:
-    raise errors.InputError(f'a path needs at least 2 alphas, got shape '
+    raise lth_errors.InputError(f'a path needs at least 2 alphas, got shape '
                      f'{alphas.shape}: use alpha_grid(n >= 2).')
   check_same_structure(variables_a, variables_b)
   if masks is not None:

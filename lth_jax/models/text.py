@@ -79,7 +79,7 @@ class TextCNNEnsemble(nn.Module):
   @nn.compact
   def __call__(self, ids: jax.Array, train: bool = False) -> jax.Array:
     if not jnp.issubdtype(ids.dtype, jnp.integer):
-      raise errors.InputError(f'TextCNNEnsemble takes integer token ids, got '
+      raise errors.InputTypeError(f'TextCNNEnsemble takes integer token ids, got '
                       f'{ids.dtype}: encode text with lth_jax.data.text.')
     need = max(conv_width(i) + pool_size(i, self.num_modules) - 1
                for i in range(self.num_modules))

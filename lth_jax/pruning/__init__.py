@@ -21,10 +21,17 @@ from lth_jax.pruning.selection import count_true
 from lth_jax.pruning.selection import keep_top_k
 from lth_jax.pruning.selection import keep_top_k_global
 from lth_jax.pruning.selection import sort_key
+from lth_jax.pruning.selection import top_k_global
+from lth_jax.pruning.selection import top_k_per_leaf
+from lth_jax.pruning.scoring import all_scorer_names
+from lth_jax.pruning.scoring import register_scorer
+from lth_jax.pruning.scoring import score
 from lth_jax.pruning.structured import channel_norms
 from lth_jax.pruning.structured import n_m_mask
 from lth_jax.pruning.structured import prune_channels
 from lth_jax.pruning.structured import prune_n_m
+from lth_jax.pruning import scores  # registers magnitude, random, SNIP, GraSP
+from lth_jax.pruning import synflow  # registers SynFlow
 from lth_jax.pruning.criteria import all_criterion_names
 from lth_jax.pruning.criteria import criterion_masks
 from lth_jax.pruning.criteria import supermask_params

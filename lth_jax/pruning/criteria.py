@@ -1,9 +1,10 @@
 """Mask criteria of Zhou et al. 2019 and the weights a supermask keeps.
 
 A criterion scores every prunable weight from its initial value ``w_i`` and
-its trained value ``w_f``; the highest scores are kept. Every scorer has one
-signature, ``score(init, final, masks, key=None) -> scores`` (``None``
-leaves where ``masks`` is ``None``):
+its trained value ``w_f``; the highest scores are kept. Each is a scorer of
+the one registry (``lth_jax.pruning.scoring``) with its signature:
+``params`` are the trained weights ``w_f`` and ``init=`` the initial ones
+(``scoring.score('movement', final, masks, init=init)``):
 
 * ``large_final``: ``|w_f|`` (the lottery ticket's criterion);
 * ``small_final``: ``-|w_f|``;
@@ -14,11 +15,11 @@ leaves where ``masks`` is ``None``):
 * ``movement``: ``|w_f - w_i|``;
 * ``large_final_same_sign``: ``|w_f|`` where ``sign(w_f) == sign(w_i)``,
   below every such weight elsewhere (Zhou et al.'s supermask criterion);
-* ``random``: uniform noise from ``key`` (ignores the weights).
+* ``random``: the registry's ``random`` scorer (uniform noise from ``key``).
 
 ``criterion_masks`` keeps, in each prunable leaf, the given number of
-highest-scoring weights through the exact selection (``selection.keep_top_k``,
-ties by index). ``supermask_params`` then builds the network the mask is
+highest-scoring weights through the exact selection
+(``selection.top_k_per_leaf``, ties by index). ``supermask_params`` then builds the network the mask is
 applied to: kept weights rewound to init, re-initialised, re-shuffled within
 their layer, or a signed constant ``±σ`` (``σ`` the standard deviation of
 the layer's init, sign of the init); pruned weights zero or frozen at init.
@@ -29,45 +30,34 @@ import jax
 import jax.numpy as jnp
 
 from lth_jax import errors
-from lth_jax import registry
 from lth_jax.pruning import masks as masks_lib
+from lth_jax.pruning import scoring
 from lth_jax.pruning import selection
 from lth_jax.pruning import tree_paths
 
 PyTree = Any
-Scorer = Callable[..., PyTree]
 
-_CRITERIA: registry.Registry[Scorer] = registry.Registry('mask criterion')
-all_criterion_names = _CRITERIA.names
-get_criterion = _CRITERIA.get
-
-#: Which weights each criterion reads: 'init', 'final', both, or neither.
-NEEDS: dict[str, tuple[str, ...]] = {}
+#: Zhou et al.'s criteria (and the random control), in the supermask study.
+CRITERIA = ('large_final', 'small_final', 'large_init', 'small_init',
+            'large_init_large_final', 'magnitude_increase', 'movement',
+            'large_final_same_sign', 'random')
 
 KEPT_TREATMENTS = ('init', 'reinit', 'reshuffle', 'signed_constant')
 PRUNED_TREATMENTS = ('zero', 'frozen')
 
 
-def _leafwise(fn: Callable[[jax.Array, jax.Array], jax.Array]) -> Scorer:
+def _leafwise(fn: Callable[[jax.Array, jax.Array], jax.Array]
+              ) -> scoring.Scorer:
   """A scorer applying ``fn(w_i, w_f)`` to every prunable leaf."""
-  def score(init: PyTree, final: PyTree, masks: PyTree,
-            key: jax.Array | None = None) -> PyTree:
-    del key
-    return jax.tree.map(
-        lambda m, wi, wf: None if m is None else fn(
-            jnp.asarray(wi, jnp.float32), jnp.asarray(wf, jnp.float32)),
-        masks, init, final, is_leaf=masks_lib.is_none)
+  def score(params: PyTree, masks: PyTree, *, init: PyTree = None,
+            **unused: Any) -> PyTree:
+    init = params if init is None else init
+    return scoring.on_prunable(
+        lambda m, wi, wf: fn(jnp.asarray(wi, jnp.float32),
+                             jnp.asarray(wf, jnp.float32)),
+        masks, init, params)
   score.__doc__ = fn.__doc__
   return score
-
-
-def register_criterion(name: str, needs: tuple[str, ...]):
-  """Decorator: registers a scorer that reads the weights in ``needs``."""
-  def wrap(scorer: Scorer) -> Scorer:
-    _CRITERIA.register(name)(scorer)
-    NEEDS[name] = needs
-    return scorer
-  return wrap
 
 
 def _same_sign(wi, wf):
@@ -75,6 +65,7 @@ def _same_sign(wi, wf):
   return jnp.where(jnp.sign(wi) * jnp.sign(wf) > 0, jnp.abs(wf), -1.0)
 
 
+#: name: (score of (w_i, w_f), the weights it reads).
 _LEAFWISE = {
     'large_final': (lambda wi, wf: jnp.abs(wf), ('final',)),
     'small_final': (lambda wi, wf: -jnp.abs(wf), ('final',)),
@@ -88,23 +79,17 @@ _LEAFWISE = {
     'movement': (lambda wi, wf: jnp.abs(wf - wi), ('init', 'final')),
     'large_final_same_sign': (_same_sign, ('init', 'final')),
 }
-for _name, (_fn, _needs) in _LEAFWISE.items():
-  register_criterion(_name, _needs)(_leafwise(_fn))
+#: Which weights each criterion reads: 'init', 'final', both, or neither.
+READS: dict[str, tuple[str, ...]] = {'random': ()}
+for _name, (_fn, _reads) in _LEAFWISE.items():
+  scoring.register_scorer(_name, needs=('init',) if 'init' in _reads
+                          else ())(_leafwise(_fn))
+  READS[_name] = _reads
 
 
-@register_criterion('random', ())
-def random_scores(init: PyTree, final: PyTree, masks: PyTree,
-                  key: jax.Array | None = None) -> PyTree:
-  """Uniform noise per prunable weight (a random mask of the same counts)."""
-  del final
-  if key is None:
-    raise errors.InputError("the 'random' criterion needs a PRNG key: pass key=.")
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
-  shapes = treedef.flatten_up_to(init)
-  keys = jax.random.split(key, len(leaves))
-  return jax.tree.unflatten(treedef, [
-      None if m is None else jax.random.uniform(k, jnp.shape(w))
-      for m, w, k in zip(leaves, shapes, keys)])
+def all_criterion_names() -> list[str]:
+  """Zhou et al.'s criteria and the random control, sorted."""
+  return sorted(CRITERIA)
 
 
 def check_remaining(remaining: float) -> float:
@@ -129,10 +114,12 @@ def check_needs(name: str, init: PyTree | None, final: PyTree | None,
   The message names ``where`` the weights should be, the ``fix``, and the
   criteria that do without them.
   """
-  get_criterion(name)
+  if name not in CRITERIA:
+    raise errors.ConfigError(f'unknown mask criterion {name!r}; known: '
+                             f'{", ".join(all_criterion_names())}.')
   for what, tree in (('init', init), ('final', final)):
-    if what in NEEDS[name] and tree is None:
-      others = [n for n in all_criterion_names() if what not in NEEDS[n]]
+    if what in READS[name] and tree is None:
+      others = [n for n in all_criterion_names() if what not in READS[n]]
       raise errors.InputError(
           f'criterion {name!r} needs the {what} weights, which {where} '
           f'lacks: {fix}, or use only criteria that do not need them '
@@ -162,18 +149,6 @@ def masks_counts(masks: PyTree) -> PyTree:
                       masks, is_leaf=masks_lib.is_none)
 
 
-def top_k_masks(scores: PyTree, masks: PyTree, counts: PyTree) -> PyTree:
-  """Keeps ``counts[leaf]`` highest scores among each leaf's True entries.
-
-  >>> top_k_masks({'w': jnp.array([3., 1., 2.])}, {'w': jnp.ones(3, bool)},
-  ...             {'w': 2})['w']
-  Array([ True, False,  True], dtype=bool)
-  """
-  return jax.tree.map(
-      lambda m, s, k: None if m is None else selection.keep_top_k(s, m, k),
-      masks, scores, counts, is_leaf=masks_lib.is_none)
-
-
 def criterion_masks(name: str, init: PyTree, final: PyTree | None,
                     masks: PyTree, counts: PyTree,
                     key: jax.Array | None = None) -> PyTree:
@@ -199,9 +174,9 @@ def criterion_masks(name: str, init: PyTree, final: PyTree | None,
   """
   check_needs(name, init, final)
   masks_lib.check_mask_tree(init, masks)
-  scorer = get_criterion(name)
-  scores = scorer(init, init if final is None else final, masks, key=key)
-  return top_k_masks(scores, masks, counts)
+  scores = scoring.score(name, init if final is None else final, masks,
+                         init=init, key=key)
+  return selection.top_k_per_leaf(scores, masks, counts)
 
 
 def reshuffle(key: jax.Array, values: jax.Array, mask: jax.Array

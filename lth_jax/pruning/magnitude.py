@@ -112,15 +112,8 @@ def prune_global(params: PyTree, masks: PyTree, rate: float,
   rate = check_rate(rate)
   masks_lib.check_mask_tree(params, masks)
   absolute = scores is None  # rank |w| in place, without a copy
-  m_leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
-  s_leaves = treedef.flatten_up_to(params if absolute else scores)
-  idx = [i for i, m in enumerate(m_leaves) if m is not None]
-  size = sum(int(m_leaves[i].size) for i in idx)
-  remaining = sum(selection.count_true([m_leaves[i] for i in idx]))
-  k = target_count(size, remaining, rate, level)
-  kept = selection.keep_top_k_global([s_leaves[i] for i in idx],
-                                     [m_leaves[i] for i in idx], k,
-                                     absolute=absolute)
-  for i, new in zip(idx, kept):
-    m_leaves[i] = new
-  return jax.tree.unflatten(treedef, m_leaves)
+  leaves = masks_lib.mask_leaves(masks)
+  size = sum(int(m.size) for m in leaves)
+  k = target_count(size, sum(selection.count_true(leaves)), rate, level)
+  return selection.top_k_global(params if absolute else scores, masks, k,
+                                absolute=absolute)

@@ -37,6 +37,7 @@ import numpy as np
 
 from lth_jax import errors
 from lth_jax.pruning import bitwise_select
+from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import radix_select
 from lth_jax.pruning import select_passes
 
@@ -153,3 +154,47 @@ def count_true(masks: Sequence[jax.Array]) -> list[jax.Array]:
   [Array(2, dtype=int32), Array(4, dtype=int32)]
   """
   return [_count_true_kernel(m, chunk=_chunk(m)) for m in masks]
+
+
+# Over trees: every mask criterion turns its scores into masks here.
+
+
+def _prunable(masks: Any) -> tuple[list[Any], Any, list[int]]:
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib.is_none)
+  return leaves, treedef, [i for i, m in enumerate(leaves) if m is not None]
+
+
+def top_k_per_leaf(scores: Any, masks: Any, counts: Any, *,
+                   absolute: bool = False) -> Any:
+  """Keeps ``counts[leaf]`` highest scores among each leaf's True entries.
+
+  ``None`` mask leaves stay ``None``; exact counts, ties by index.
+
+  >>> top_k_per_leaf({'w': jnp.array([3., 1., 2.]), 'b': None},
+  ...                {'w': jnp.ones(3, bool), 'b': None}, {'w': 2, 'b': None})['w']
+  Array([ True, False,  True], dtype=bool)
+  """
+  leaves, treedef, idx = _prunable(masks)
+  s_leaves, c_leaves = (treedef.flatten_up_to(scores),
+                        treedef.flatten_up_to(counts))
+  for i in idx:
+    leaves[i] = keep_top_k(s_leaves[i], leaves[i], c_leaves[i],
+                           absolute=absolute)
+  return jax.tree.unflatten(treedef, leaves)
+
+
+def top_k_global(scores: Any, masks: Any, k: Any, *,
+                 absolute: bool = False) -> Any:
+  """Keeps the ``k`` highest scores over all prunable leaves together.
+
+  >>> top_k_global({'a': jnp.array([1., 3.]), 'b': None},
+  ...              {'a': jnp.ones(2, bool), 'b': None}, 1)['a']
+  Array([False,  True], dtype=bool)
+  """
+  leaves, treedef, idx = _prunable(masks)
+  s_leaves = treedef.flatten_up_to(scores)
+  kept = keep_top_k_global([s_leaves[i] for i in idx],
+                           [leaves[i] for i in idx], k, absolute=absolute)
+  for i, m in zip(idx, kept):
+    leaves[i] = m
+  return jax.tree.unflatten(treedef, leaves)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from lth_jax.pruning import criteria
+from lth_jax.pruning import scoring
 
 # A hand-made pair: one layer of 6 weights, chosen so that every criterion
 # keeps a different pair (k = 2).
@@ -44,10 +45,10 @@ def test_criterion_keeps_expected_weights(name):
 
 
 def test_scores_are_the_published_formulas():
-  scores = criteria.get_criterion('magnitude_increase')(INIT, FINAL, DENSE)
+  scores = scoring.score('magnitude_increase', FINAL, DENSE, init=INIT)
   np.testing.assert_allclose(scores['dense']['kernel'],
                              jnp.abs(W_F) - jnp.abs(W_I), rtol=1e-6)
-  scores = criteria.get_criterion('movement')(INIT, FINAL, DENSE)
+  scores = scoring.score('movement', FINAL, DENSE, init=INIT)
   np.testing.assert_allclose(scores['dense']['kernel'], jnp.abs(W_F - W_I),
                              rtol=1e-6)
   assert scores['dense']['bias'] is None

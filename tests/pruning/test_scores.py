@@ -7,6 +7,9 @@ import pytest
 from lth_jax import pruning
 from lth_jax.pruning import ablations
 from lth_jax.pruning import scores
+from lth_jax.pruning import scoring
+from lth_jax.pruning import selection
+from lth_jax.pruning import synflow as synflow_lib
 
 # A linear classifier: logits = x @ W + b, one example x = [1, 2], label 0.
 W = np.array([[1., -1.], [.5, 2.]], np.float32)
@@ -120,7 +123,7 @@ SF_MASKS = {'l1': jnp.ones((2, 2), bool), 'l2': jnp.ones((2, 1), bool)}
 
 
 def synflow(masks=SF_MASKS, **kwargs):
-  return scores.synflow(SF_PARAMS, masks, output_fn=two_layer,
+  return synflow_lib.synflow(SF_PARAMS, masks, output_fn=two_layer,
                         input_shape=(1, 2), **kwargs)
 
 
@@ -133,13 +136,13 @@ def test_synflow_single_shot_by_hand(rescale):
                              rtol=1e-6)
   np.testing.assert_allclose(s['l2'], np.array([[6.], [10.]]) / top,
                              rtol=1e-6)
-  r = scores.synflow_round(SF_PARAMS, SF_MASKS, two_layer, (1, 2), False)[1]
+  r = synflow_lib.synflow_round(SF_PARAMS, SF_MASKS, two_layer, (1, 2), False)[1]
   assert float(r) == 16.0
 
 
 def test_synflow_iterates_with_the_exponential_schedule():
   # 6 weights to 3 in 2 rounds: keep round(6 * .5**.5) = 4, then 3.
-  assert scores.synflow_counts(6, .5, 2) == [4, 3]
+  assert synflow_lib.synflow_counts(6, .5, 2) == [4, 3]
   s = synflow(density=.5, rounds=2)
   # Round 1 keeps 10, 8, 6, 4.5: W2_1, W1_01, W2_0, W1_10. Round 2 on that
   # mask: |W1| = [[0, 2], [3, 0]], so W1_01 = 2*4, W1_10 = 3*1.5,
@@ -147,16 +150,16 @@ def test_synflow_iterates_with_the_exponential_schedule():
   np.testing.assert_allclose(
       s['l1'], [[-np.inf, 1.], [4.5 / 8, -np.inf]], rtol=1e-6)
   np.testing.assert_allclose(s['l2'], [[4.5 / 8], [1.]], rtol=1e-6)
-  kept = scores.keep_global(s, SF_MASKS, 3)
+  kept = selection.top_k_global(s, SF_MASKS, 3)
   assert sum(int(m.sum()) for m in jax.tree.leaves(kept)) == 3
   # Single-shot keeps W2_0 at 3 weights, iterative does not need to.
-  one_shot = scores.keep_global(synflow(rounds=1), SF_MASKS, 3)
+  one_shot = selection.top_k_global(synflow(rounds=1), SF_MASKS, 3)
   assert bool(one_shot['l2'][0, 0]) and not bool(one_shot['l1'][1, 0])
 
 
 def test_synflow_inverted_keeps_the_lowest_each_round():
   s = synflow(density=.5, rounds=2, inverted=True)
-  kept = scores.keep_global(s, SF_MASKS, 3)
+  kept = selection.top_k_global(s, SF_MASKS, 3)
   # Round 1 inverted keeps the 4 lowest (1.5, 2, 4.5, 6): never W1_01 = 8
   # nor W2_1 = 10.
   assert not bool(kept['l1'][0, 1]) and not bool(kept['l2'][1, 0])
@@ -192,7 +195,7 @@ def chain_scores_float64(params):
 def test_synflow_overflow_is_an_error_and_rescaling_fixes_it():
   params = deep_chain(depth=12, width=8, scale=1e3)  # R ~ 8e3^12 > 3e38
   masks = jax.tree.map(lambda p: jnp.ones(p.shape, bool), params)
-  run = lambda rescale: scores.synflow(params, masks, output_fn=chain,
+  run = lambda rescale: synflow_lib.synflow(params, masks, output_fn=chain,
                                        input_shape=(1, 8), rounds=1,
                                        rescale=rescale)
   if jax.config.jax_enable_x64:
@@ -234,11 +237,25 @@ def test_scores_give_exact_counts_through_the_selection():
   assert not bool(inv['w'][1, 1]) and int(inv['w'].sum()) == 2
 
 
-def test_registry_lists_every_scorer():
-  assert scores.all_scorer_names() == [
-      'grasp', 'grasp_abs', 'magnitude', 'random', 'snip', 'synflow']
+def test_one_registry_lists_every_scorer_once():
+  assert scoring.all_scorer_names() == sorted(
+      ['grasp', 'grasp_abs', 'magnitude', 'random', 'snip', 'synflow',
+       'large_final', 'small_final', 'large_init', 'small_init',
+       'large_init_large_final', 'magnitude_increase', 'movement',
+       'large_final_same_sign'])
+  assert scores.all_scorer_names() == scoring.all_scorer_names()
   with pytest.raises(ValueError, match='known: grasp'):
-    scores.get_scorer('snipp')
+    scoring.get_scorer('snipp')
+  with pytest.raises(ValueError, match='already registered'):
+    scoring.register_scorer('random')(lambda params, masks, **_: params)
+
+
+def test_score_names_the_missing_input():
+  masks = {'w': jnp.ones((2, 2), bool), 'b': None}
+  with pytest.raises(ValueError, match="'snip' scorer needs .*loss_fn=.*batch="):
+    scoring.score('snip', PARAMS, masks)
+  with pytest.raises(ValueError, match="'movement' scorer needs the initial weights"):
+    scoring.score('movement', PARAMS, masks)
 
 
 def test_shuffle_keeps_counts_and_moves_entries():

@@ -21,6 +21,7 @@ from lth_jax import pruning
 from lth_jax.studies.init_pruning import runner as init_pruning
 from lth_jax.models import conv
 from lth_jax.pruning import scores
+from lth_jax.pruning import synflow as synflow_lib
 from lth_jax.pruning import selection
 
 slow = pytest.mark.skipif(not os.environ.get('LTH_SLOW_TESTS'),
@@ -123,14 +124,14 @@ def test_scorers_run_on_cifar_models(name, method):
   total = sum(int(m.size) for m in pruning.masks.mask_leaves(masks))
   if method == 'synflow':
     # Iterative: the top 10 % after 3 rounds is its last round's mask.
-    s = scores.synflow(params, masks, density=.1, rounds=3, rescale=True,
+    s = synflow_lib.synflow(params, masks, density=.1, rounds=3, rescale=True,
                        output_fn=init_pruning.synflow_output_fn(model, stats),
                        input_shape=shape)
     assert_scores_fit(s, masks)
     finite = sum(int(jnp.sum(jnp.isfinite(x))) for x in jax.tree.leaves(s))
-    assert finite == scores.synflow_counts(total, .1, 3)[1]
+    assert finite == synflow_lib.synflow_counts(total, .1, 3)[1]
     keep = round(total * .1)
-    assert sum(counts(scores.keep_global(s, masks, keep))) == keep
+    assert sum(counts(selection.top_k_global(s, masks, keep))) == keep
     return
   loss = scores.classification_loss(logits)
   batch = generated_batch(shape)
@@ -139,7 +140,7 @@ def test_scorers_run_on_cifar_models(name, method):
   s, grads = jax.jit(lambda p, b: (scorer(p, masks, loss_fn=loss, batch=b),
                                    jax.grad(loss)(p, b)))(params, batch)
   assert_scores_fit(s, masks)
-  assert sum(counts(scores.keep_global(s, masks, total // 20))) == total // 20
+  assert sum(counts(selection.top_k_global(s, masks, total // 20))) == total // 20
   if method == 'snip':
     # The gate gradient is |w * dL/dw| (batch norm in training mode), a
     # ranking other than the weights'.
@@ -161,10 +162,10 @@ def test_synflow_empties_prunable_shortcuts_but_keeps_every_resnet20_layer():
   def synflow_at_one_percent(prunable, rounds):
     model, shape, params, stats, masks, _ = setup('resnet20', prunable)
     total = sum(int(m.size) for m in pruning.masks.mask_leaves(masks))
-    s = scores.synflow(params, masks, input_shape=shape, density=.01,
+    s = synflow_lib.synflow(params, masks, input_shape=shape, density=.01,
                        rounds=rounds, output_fn=init_pruning.synflow_output_fn(
                            model, stats))
-    kept = scores.keep_global(s, masks, round(total * .01))
+    kept = selection.top_k_global(s, masks, round(total * .01))
     assert sum(counts(kept)) == round(total * .01)
     return layer_counts(kept), layer_counts(masks)
 

@@ -50,6 +50,7 @@ from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import ablations
 from lth_jax.pruning import scores as scores_lib
+from lth_jax.pruning import scoring
 from lth_jax.pruning import selection
 from lth_jax.training.progress import Progress
 
@@ -132,7 +133,7 @@ def score_weights(exp: Experiment, method: str, variables: dict[str, Any],
     kwargs.update(output_fn=synflow_output_fn(exp.model, stats),
                   input_shape=(1,) + tuple(exp.dataset.train_images.shape[1:]),
                   density=density, rounds=SYNFLOW_ROUNDS, inverted=inverted)
-  scores = scores_lib.get_scorer(name)(params, dense, key=key, **kwargs)
+  scores = scoring.score(name, params, dense, key=key, **kwargs)
   if inverted and name != 'synflow':
     scores = scores_lib.invert(scores)
   return scores
@@ -150,16 +151,16 @@ def select(scores: PyTree, target: PyTree, scope: str) -> PyTree:
   (Array([False,  True], dtype=bool), Array([False,  True], dtype=bool))
   """
   dense = jax.tree.map(lambda m: None if m is None else jnp.ones_like(m),
-                       target, is_leaf=lambda x: x is None)
+                       target, is_leaf=pruning.masks.is_none)
   if scope == 'global':
     total = sum(int(c) for c in selection.count_true(
         pruning.masks.mask_leaves(target)))
-    return scores_lib.keep_global(scores, dense, total)
+    return selection.top_k_global(scores, dense, total)
   if scope == 'layer':
-    return jax.tree.map(
-        lambda m, s, d: None if m is None else selection.keep_top_k(
-            s, d, selection.count_true([m])[0]),
-        target, scores, dense, is_leaf=lambda x: x is None)
+    counts = jax.tree.map(
+        lambda m: None if m is None else selection.count_true([m])[0],
+        target, is_leaf=pruning.masks.is_none)
+    return selection.top_k_per_leaf(scores, dense, counts)
   raise errors.InputError(f"unknown scope {scope!r}; use 'global' or 'layer'.")
 
 
