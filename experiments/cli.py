@@ -32,7 +32,7 @@ def print_report(config, workdir: str) -> None:
   """Writes the run's report beside it and prints its table and paths."""
   from lth_jax import analysis  # pylint: disable=import-outside-toplevel
   from lth_jax import lottery  # pylint: disable=import-outside-toplevel
-  run_dir = f'{workdir}/{lottery.run_hash(config)}'
+  run_dir = lottery.config.run_dir(config, workdir)
   report = analysis.write_report([run_dir], run_dir, title=config.model)
   print(analysis.to_markdown(report['rows']))
   print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")

@@ -10,6 +10,7 @@ import pathlib
 from typing import Any, Iterable
 
 from lth_jax import errors
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.lottery import summaries as summaries_lib
 
@@ -23,7 +24,7 @@ def level_rows(run_dir: str | pathlib.Path, summary: dict[str, Any]
   out_dir = storage.level_dir(run_dir, summary['replicate'],
                               summary['level'],
                               None if branch == TRUNK else branch)
-  return storage.read_jsonl(out_dir / 'metrics.jsonl')
+  return storage.read_jsonl(out_dir / layout.METRICS)
 
 
 def with_metric(run_dir: str | pathlib.Path,

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from lth_jax import errors
 from lth_jax import models
 from lth_jax.export import ticket as ticket_lib
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 
 WEIGHTS = ('trained', 'init')
@@ -42,11 +43,11 @@ def export_level(run_dir: str | os.PathLike, replicate: int, level: int,
   if weights not in WEIGHTS:
     raise errors.InputError(f'unknown weights {weights!r}; known: {WEIGHTS}.')
   run_dir = pathlib.Path(run_dir)
-  config = storage.read_json(run_dir / 'config.json')
+  config = storage.read_json(run_dir / layout.CONFIG)
   d = storage.level_dir(run_dir, replicate, level, branch)
-  masks = storage.load_tree(d / 'masks')
-  source = (d / 'trained' if weights == 'trained'
-            else storage.replicate_dir(run_dir, replicate) / 'init')
+  masks = storage.load_tree(d / layout.MASKS)
+  source = (d / layout.TRAINED if weights == 'trained'
+            else storage.replicate_dir(run_dir, replicate) / layout.INIT)
   variables = storage.load_tree(source)
   variables = {k: v for k, v in variables.items() if v is not None and (
       jax.tree.leaves(v))}

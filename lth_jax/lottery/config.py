@@ -8,6 +8,7 @@ rule), so adding a new field with a default never renames old runs.
 import difflib
 import hashlib
 import json
+import pathlib
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ from lth_jax.data import augment as augment_lib
 from lth_jax.data import text as text_lib
 from lth_jax.data import tfds_source
 from lth_jax.lottery import strategies
+from lth_jax.runs import layout
 from lth_jax.training import durations
 from lth_jax.training import optimizers
 from lth_jax.training import replicates as replicates_lib
@@ -141,6 +143,11 @@ def check_known_fields(config: Any) -> None:
 def is_non_semantic(field: str) -> bool:
   """Whether ``field`` (or a group containing it) is in ``NON_SEMANTIC``."""
   return any(field == f or field.startswith(f + '.') for f in NON_SEMANTIC)
+
+
+def run_dir(config: ml_collections.ConfigDict, workdir: Any) -> pathlib.Path:
+  """Where ``config``'s run lives: ``workdir/<run-hash>`` (``RunLayout``)."""
+  return layout.RunLayout.of(workdir, run_hash(config)).run_dir
 
 
 def run_hash(config: Any) -> str:

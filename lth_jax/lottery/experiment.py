@@ -22,6 +22,7 @@ from lth_jax import pruning
 from lth_jax import streams
 from lth_jax.data import augment as augment_lib
 from lth_jax.lottery import config as config_lib
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.training import multilabel
 from lth_jax.training import batching
@@ -77,7 +78,7 @@ class Experiment:
             dataset: data_lib.Dataset | None = None) -> 'Experiment':
     """Validates ``config``, loads the data and resolves every duration."""
     config_lib.validate(config)
-    run_dir = pathlib.Path(workdir) / config_lib.run_hash(config)
+    run_dir = config_lib.run_dir(config, workdir)
     dataset = dataset or data_lib.get_dataset(config.data)
     t = config.training
     spe = batching.steps_per_epoch(len(dataset.train_images), t.batch_size)
@@ -115,7 +116,7 @@ class Experiment:
 
   def write_config(self) -> None:
     """Writes the resolved config beside the results."""
-    storage.write_text_atomic(self.run_dir / 'config.json', json.dumps(
+    storage.write_text_atomic(self.run_dir / layout.CONFIG, json.dumps(
         config_lib.flatten(self.config), indent=1, sort_keys=True,
         default=str) + '\n')
 

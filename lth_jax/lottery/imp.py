@@ -15,6 +15,7 @@ import ml_collections
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
+from lth_jax.runs import layout
 from lth_jax.runs import processes
 from lth_jax.runs import lock as run_lock
 from lth_jax.runs import storage
@@ -64,7 +65,7 @@ def level_masks(exp: Experiment, replicate: int, level: int,
     storage.CorruptTreeError: a saved tree it needs is missing or corrupt;
       the message names it and the directory to delete to recompute it.
   """
-  path = storage.level_dir(exp.run_dir, replicate, level) / 'masks'
+  path = storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS
   dense = exp.dense_masks(init['params'])
   if storage.tree_exists(path):
     try:
@@ -141,17 +142,17 @@ def save_level(exp: Experiment, job: LevelJob, state: Any,
   A finished level is final: it is never written again. Its checkpoints are
   deleted only once ``summary.json`` exists.
   """
-  done = job.out_dir / 'summary.json'
+  done = job.out_dir / layout.SUMMARY
   if done.exists():
     raise errors.FinishedError(
         f'{done} exists: level {level} of replicate {job.replicate} is '
         'finished, and finished results are never overwritten. Delete '
         f'{job.out_dir} to recompute it.')
-  storage.save_tree(job.out_dir / 'trained', {
+  storage.save_tree(job.out_dir / layout.TRAINED, {
       'params': state.params, 'batch_stats': state.batch_stats})
-  if not storage.tree_exists(job.out_dir / 'masks'):
-    storage.save_tree(job.out_dir / 'masks', state.masks)
-  storage.write_jsonl(job.out_dir / 'metrics.jsonl', rows)
+  if not storage.tree_exists(job.out_dir / layout.MASKS):
+    storage.save_tree(job.out_dir / layout.MASKS, state.masks)
+  storage.write_jsonl(job.out_dir / layout.METRICS, rows)
   summary = summaries.level_summary(rows, pruning.sparsity_report(
       state.masks), level, job.replicate, branch)
   storage.write_json(done, summary)
@@ -200,7 +201,7 @@ def locked_experiment(config: ml_collections.ConfigDict, workdir: str,
   directory fails at once; what killed writers left behind is removed.
   """
   config_lib.validate(config)
-  run_dir = pathlib.Path(workdir) / config_lib.run_hash(config)
+  run_dir = config_lib.run_dir(config, workdir)
   with run_lock.RunLock(run_dir):
     if processes.is_primary():
       storage.remove_stale(run_dir)

@@ -1,4 +1,4 @@
-"""The on-disk layout of a lottery run, written atomically.
+"""Reading and writing a lottery run, atomically (paths: ``RunLayout``).
 
 ::
 
@@ -35,20 +35,20 @@ from lth_jax.files import tree_exists
 from lth_jax.files import write_json
 from lth_jax.files import write_jsonl
 from lth_jax.files import write_text_atomic
+from lth_jax.runs import layout
+from lth_jax.runs.layout import JobDir
+from lth_jax.runs.layout import RunLayout
 
 PathLike = str | os.PathLike
 
 
 def replicate_dir(run_dir: PathLike, replicate: int) -> pathlib.Path:
-  return pathlib.Path(run_dir) / f'replicate_{replicate}'
+  return RunLayout(run_dir).replicate(replicate)
 
 
 def level_dir(run_dir: PathLike, replicate: int, level: int,
               branch: str | None = None) -> pathlib.Path:
-  base = replicate_dir(run_dir, replicate)
-  if branch:
-    base = base / f'branch_{branch}'
-  return base / f'level_{level}'
+  return RunLayout(run_dir).level(replicate, level, branch)
 
 
 def stale_paths(run_dir: PathLike) -> list[pathlib.Path]:
@@ -60,8 +60,8 @@ def stale_paths(run_dir: PathLike) -> list[pathlib.Path]:
   """
   root = pathlib.Path(run_dir)
   stale = [p for p in root.rglob('*') if files.is_stale(p.name)]
-  stale += [p.parent / 'checkpoints' for p in root.rglob('summary.json')
-            if (p.parent / 'checkpoints').exists()]
+  stale += [JobDir(p.parent).checkpoints for p in root.rglob(layout.SUMMARY)
+            if JobDir(p.parent).checkpoints.exists()]
   return sorted(set(stale), key=lambda p: (len(p.parts), str(p)))
 
 
@@ -80,46 +80,45 @@ def remove_stale(run_dir: PathLike) -> list[pathlib.Path]:
 
 def checkpoint_dir(out_dir: PathLike) -> pathlib.Path:
   """Where a level (or any engine run writing to ``out_dir``) checkpoints."""
-  return pathlib.Path(out_dir) / 'checkpoints'
+  return JobDir(out_dir).checkpoints
 
 
 def init_dir(run_dir: PathLike, replicate: int) -> pathlib.Path:
-  return replicate_dir(run_dir, replicate) / 'init'
+  return RunLayout(run_dir).init(replicate)
 
 
 def rewind_point_dir(run_dir: PathLike, replicate: int) -> pathlib.Path:
-  return replicate_dir(run_dir, replicate) / 'rewind_point'
+  return RunLayout(run_dir).rewind_point(replicate)
 
 
 def level_done(run_dir: PathLike, replicate: int, level: int,
                branch: str | None = None) -> bool:
   """Whether a level's ``summary.json`` (written last) exists."""
-  return (level_dir(run_dir, replicate, level, branch)
-          / 'summary.json').exists()
+  return RunLayout(run_dir).job(replicate, level, branch).done()
 
 
 def load_level(run_dir: PathLike, replicate: int, level: int,
                masks_like: Any, variables_like: dict[str, Any],
                branch: str | None = None) -> tuple[Any, dict[str, Any]]:
   """A finished level's masks and trained ``{'params', 'batch_stats'}``."""
-  d = level_dir(run_dir, replicate, level, branch)
-  return (load_tree(d / 'masks', masks_like),
-          load_tree(d / 'trained', variables_like))
+  job = RunLayout(run_dir).job(replicate, level, branch)
+  return (load_tree(job.masks, masks_like),
+          load_tree(job.trained, variables_like))
 
 
 def collect(run_dir: PathLike, branch: str | None = None
             ) -> list[dict[str, Any]]:
   """All level summaries of a run (trunk or one branch), sorted."""
-  pattern = (f'replicate_*/branch_{branch}/level_*/summary.json' if branch
-             else 'replicate_*/level_*/summary.json')
+  pattern = RunLayout(run_dir).summaries_glob(branch)
   rows = [read_json(p) for p in pathlib.Path(run_dir).glob(pattern)]
   return sorted(rows, key=lambda r: (r['level'], r['replicate']))
 
 
 def branch_names(run_dir: PathLike) -> list[str]:
   """The branches (controls and other experiments) present in a run."""
-  return sorted({p.name[len('branch_'):] for p in
-                 pathlib.Path(run_dir).glob('replicate_*/branch_*')})
+  prefix = layout.branch_name('')
+  return sorted({p.name[len(prefix):] for p in
+                 pathlib.Path(run_dir).glob(f'replicate_*/{prefix}*')})
 
 
 def run_summaries(run_dir: PathLike) -> list[dict[str, Any]]:
@@ -132,7 +131,7 @@ def run_summaries(run_dir: PathLike) -> list[dict[str, Any]]:
 
 def read_config(run_dir: PathLike) -> dict[str, Any]:
   """The flat resolved config written beside a run's results."""
-  return read_json(pathlib.Path(run_dir) / 'config.json')
+  return read_json(RunLayout(run_dir).config)
 
 
 def run_label(run_dir: PathLike) -> str:
@@ -153,8 +152,8 @@ def find_runs(paths: Iterable[PathLike]) -> list[pathlib.Path]:
       raise errors.MissingInputError(f'{p} is not a directory; pass a --workdir '
                               'of experiments.lottery or a run directory '
                               'under it.')
-    found = ([p] if (p / 'config.json').exists() else
-             sorted(d for d in p.iterdir() if (d / 'config.json').exists()))
+    found = ([p] if RunLayout(p).config.exists() else
+             sorted(d for d in p.iterdir() if RunLayout(d).config.exists()))
     if not found:
       raise errors.MissingInputError(
           f'no lottery run under {p}: a run directory holds config.json '

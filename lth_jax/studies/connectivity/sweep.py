@@ -35,6 +35,7 @@ from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
+from lth_jax.runs import layout
 from lth_jax.studies.connectivity import instability
 from lth_jax.lottery import imp
 from lth_jax.runs import lock as run_lock
@@ -80,15 +81,15 @@ def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
         f'no trunk at {trunk_dir}: pass the --trunk_workdir the trunk was '
         'run with, and its config (the run hash must match).')
   for r in spec.replicates:
-    init = storage.replicate_dir(trunk_dir, r) / 'init'
+    init = storage.replicate_dir(trunk_dir, r) / layout.INIT
     if not storage.tree_exists(init):
       raise errors.MissingInputError(
           f'the trunk has no replicate {r} ({init} is missing): run the '
           'trunk with more replicates or drop it from the sweep.')
     for level in spec.levels:
       d = storage.level_dir(trunk_dir, r, level)
-      if not ((d / 'summary.json').exists()
-              and storage.tree_exists(d / 'masks')):
+      if not ((d / layout.SUMMARY).exists()
+              and storage.tree_exists(d / layout.MASKS)):
         raise errors.MissingInputError(
             f'the trunk has no finished level {level} of replicate {r} '
             f'({d}/summary.json or masks missing): finish the trunk '
@@ -117,7 +118,7 @@ def load_masks(exp: Experiment, trunk_dir: pathlib.Path, replicate: int,
                level: int, like: dict[str, Any]) -> Any:
   """A trunk level's masks, checked against the params."""
   masks = storage.load_tree(
-      storage.level_dir(trunk_dir, replicate, level) / 'masks',
+      storage.level_dir(trunk_dir, replicate, level) / layout.MASKS,
       exp.dense_masks(like['params']))
   pruning.check_mask_tree(like['params'], masks)
   return masks
@@ -149,7 +150,7 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
     saved = checkpoints.checkpoint_steps(storage.checkpoint_dir(run_dir))
     if saved and min(missing) <= max(saved):
       storage.remove(storage.checkpoint_dir(run_dir))  # a point was lost
-    init = storage.load_tree(storage.replicate_dir(trunk_dir, r) / 'init',
+    init = storage.load_tree(storage.replicate_dir(trunk_dir, r) / layout.INIT,
                              like)
     state = exp.new_state(init['params'], init['batch_stats'],
                           exp.dense_masks(init['params']), r)
@@ -170,9 +171,9 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
                          hooks=(engine.AtSteps(steps, save_points),))
   for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
-        storage.level_dir(trunk_dir, job.replicate, 0) / 'metrics.jsonl')
-    storage.write_jsonl(job.out_dir / 'metrics.jsonl', rows)
-    storage.write_json(job.out_dir / 'summary.json',
+        storage.level_dir(trunk_dir, job.replicate, 0) / layout.METRICS)
+    storage.write_jsonl(job.out_dir / layout.METRICS, rows)
+    storage.write_json(job.out_dir / layout.SUMMARY,
                        capture_summary(rows, trunk_rows, steps))
     storage.remove(storage.checkpoint_dir(job.out_dir))
 
@@ -213,7 +214,7 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
   """W_k of a replicate: the trunk's init at k = 0, else the captured one."""
   if step == 0:
     return storage.load_tree(
-        storage.replicate_dir(trunk_dir, replicate) / 'init', like)
+        storage.replicate_dir(trunk_dir, replicate) / layout.INIT, like)
   path = point_dir(out_dir, replicate, step)
   if not storage.tree_exists(path):
     raise errors.MissingInputError(f'rewind point {path} is missing: run the sweep '
@@ -253,7 +254,7 @@ def copy_jobs(exp: Experiment, cells: list[Cell]
         cell.start, replicate_base_key(exp, cell.replicate), cell.pair)
     for c, state in zip(instability.COPIES, states):
       d = cell.dir / f'copy_{c}'
-      if not (d / 'summary.json').exists():
+      if not (d / layout.SUMMARY).exists():
         jobs.append(imp.LevelJob(cell.replicate, d, state))
   return jobs
 
@@ -261,11 +262,11 @@ def copy_jobs(exp: Experiment, cells: list[Cell]
 def save_copy(job: imp.LevelJob, state: Any,
               rows: list[dict[str, Any]]) -> None:
   """Writes a trained copy; ``summary.json`` last, then drops checkpoints."""
-  storage.save_tree(job.out_dir / 'trained', {
+  storage.save_tree(job.out_dir / layout.TRAINED, {
       'params': state.params, 'batch_stats': state.batch_stats})
-  storage.write_jsonl(job.out_dir / 'metrics.jsonl', rows)
+  storage.write_jsonl(job.out_dir / layout.METRICS, rows)
   last = rows[-1]
-  storage.write_json(job.out_dir / 'summary.json', {
+  storage.write_json(job.out_dir / layout.SUMMARY, {
       'step': last['step'], 'final_test_acc': last['test_acc'],
       'final_val_acc': last['val_acc'],
       'data_key': np.asarray(jax.random.key_data(state.data_key)).tolist()})
@@ -277,7 +278,7 @@ def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
                   ) -> dict[str, Any]:
   """Evaluates a cell's path and writes ``path.json`` (last)."""
   like = variables_like(exp)
-  ends = [storage.load_tree(cell.dir / f'copy_{c}' / 'trained', like)
+  ends = [storage.load_tree(cell.dir / f'copy_{c}' / layout.TRAINED, like)
           for c in instability.COPIES]
   alphas = connectivity.alpha_grid(spec.num_alphas)
   metrics = instability.path_metrics(
@@ -379,7 +380,7 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
           'connectivity.checkpoint_every', allow_zero=True))
   instability.check_spec(spec, exp.total_steps, len(exp.dataset.train_images),
                          config.trunk.training.batch_size)
-  trunk_dir = pathlib.Path(trunk_workdir) / config_lib.run_hash(config.trunk)
+  trunk_dir = config_lib.run_dir(config.trunk, trunk_workdir)
   if trunk_dir.resolve() == exp.run_dir.resolve():
     raise errors.InputError(f'--workdir must differ from the trunk\'s '
                      f'({trunk_workdir}): the sweep never writes into the '
@@ -403,4 +404,4 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
 def output_dir(config: ml_collections.ConfigDict, workdir: str
                ) -> pathlib.Path:
   """``workdir/<trunk-hash>``: where a sweep of ``config`` writes."""
-  return pathlib.Path(workdir) / config_lib.run_hash(config.trunk)
+  return config_lib.run_dir(config.trunk, workdir)

@@ -9,6 +9,7 @@ import pathlib
 from typing import Any
 
 from lth_jax.lottery import imp
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery import summaries
@@ -44,7 +45,7 @@ def iterative_levels(exp: Experiment, p: validation.Plan) -> None:
     for point in p.iterative_points:
       for r in range(exp.config.replicates):
         d = iterative_dir(exp, point, r, level)
-        if (d / 'summary.json').exists():
+        if (d / layout.SUMMARY).exists():
           keep_source(exp, p, point,
                       tickets_lib.Ticket(d, r, level, None))
           continue
@@ -53,7 +54,7 @@ def iterative_levels(exp: Experiment, p: validation.Plan) -> None:
         def make(point=point, r=r, dense=dense):
           if level == 1:
             rows = storage.read_jsonl(storage.level_dir(exp.run_dir, r, 0)
-                                      / 'metrics.jsonl')
+                                      / layout.METRICS)
             source = replay.load_capture(exp, r,
                                          source_step(p, point, rows))
             prev = dense
@@ -61,11 +62,11 @@ def iterative_levels(exp: Experiment, p: validation.Plan) -> None:
             prev_dir = iterative_dir(exp, point, r, level - 1)
             source = storage.load_tree(prev_dir / 'mask_source',
                                        exp.init_variables(r))
-            prev = storage.load_tree(prev_dir / 'masks', dense)
+            prev = storage.load_tree(prev_dir / layout.MASKS, dense)
           return strategy(source['params'], prev, exp.config.pruning, level)
 
         tickets.append(tickets_lib.Ticket(
-            d, r, level, tickets_lib.saved_masks(d / 'masks', dense, make)))
+            d, r, level, tickets_lib.saved_masks(d / layout.MASKS, dense, make)))
         hook_dirs[d] = point
     if not tickets:
       continue
@@ -82,14 +83,14 @@ def train_capturing(exp: Experiment, p: validation.Plan,
                     points: dict[pathlib.Path, float]) -> None:
   """Trains a chain level, keeping the weights at every candidate step."""
   absolute = p.iterative_timing == 'absolute'
-  todo = [t for t in tickets if not (t.out_dir / 'summary.json').exists()]
+  todo = [t for t in tickets if not (t.out_dir / layout.SUMMARY).exists()]
   if not todo:
     return
   jobs = []
   for t in todo:
     variables, step = tickets_lib.rewind_start(exp, t.replicate)
     if step == 0 and not storage.tree_exists(t.out_dir / 'captures/step_0'):
-      storage.save_tree(t.out_dir / 'captures' / 'step_0', variables)
+      storage.save_tree(t.out_dir / layout.CAPTURES / 'step_0', variables)
     jobs.append(imp.LevelJob(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step)))
@@ -98,7 +99,7 @@ def train_capturing(exp: Experiment, p: validation.Plan,
     for job, state in zip(jobs, states):
       point = points[job.out_dir]
       keep = step == point if absolute else step % exp.eval_every == 0
-      path = job.out_dir / 'captures' / f'step_{step}'
+      path = job.out_dir / layout.CAPTURES / f'step_{step}'
       if keep and not storage.tree_exists(path):
         storage.save_tree(path, replay.variables_of(state))
 
@@ -115,15 +116,15 @@ def keep_source(exp: Experiment, p: validation.Plan, point: float,
                 t: tickets_lib.Ticket) -> None:
   """Keeps the mask source of a finished chain level, drops the rest."""
   src = t.out_dir / 'mask_source'
-  if storage.tree_exists(src) or not (t.out_dir / 'captures').exists():
+  if storage.tree_exists(src) or not (t.out_dir / layout.CAPTURES).exists():
     return
-  rows = storage.read_jsonl(t.out_dir / 'metrics.jsonl')
+  rows = storage.read_jsonl(t.out_dir / layout.METRICS)
   step = source_step(p, point, rows)
-  tree = storage.load_tree(t.out_dir / 'captures' / f'step_{step}',
+  tree = storage.load_tree(t.out_dir / layout.CAPTURES / f'step_{step}',
                            exp.init_variables(t.replicate))
   storage.save_tree(src, tree)
   storage.write_json(t.out_dir / 'mask_source.json', {'step': step})
-  storage.remove(t.out_dir / 'captures')
+  storage.remove(t.out_dir / layout.CAPTURES)
 
 
 def iterative_controls(exp: Experiment, p: validation.Plan
@@ -135,7 +136,7 @@ def iterative_controls(exp: Experiment, p: validation.Plan
       dense = exp.dense_masks(exp.init_variables(r)['params'])
       for point in p.iterative_points:
         masks = storage.load_tree(iterative_dir(exp, point, r, level)
-                                  / 'masks', dense)
+                                  / layout.MASKS, dense)
         c = tickets_lib.control_ticket(exp, r, level, masks)
         if c.out_dir not in {t.out_dir for t in out}:
           out.append(c)

@@ -4,6 +4,7 @@ per-layer counts at that level (``strategy(..., level=L)``)."""
 import functools
 
 from lth_jax.lottery import strategies
+from lth_jax.runs import layout
 from lth_jax.studies.early_masking import replay
 from lth_jax.studies.early_masking import tickets as tickets_lib
 from lth_jax.studies.early_masking import validation
@@ -25,7 +26,7 @@ def oneshot_tickets(exp: Experiment, p: validation.Plan
             lambda r, step, level, dense: strategy(
                 replay.load_capture(exp, r, step)['params'], dense,
                 exp.config.pruning, level), r, step, level, dense)
-        masks = tickets_lib.saved_masks(d / 'masks', dense, make)
+        masks = tickets_lib.saved_masks(d / layout.MASKS, dense, make)
         tickets.append(tickets_lib.Ticket(d, r, level, masks))
         control = tickets_lib.control_ticket(exp, r, level, masks)
         if control.out_dir not in {t.out_dir for t in tickets}:

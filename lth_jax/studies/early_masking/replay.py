@@ -16,6 +16,7 @@ import numpy as np
 from lth_jax import errors
 from lth_jax import files
 from lth_jax.lottery import imp
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
@@ -32,12 +33,12 @@ def em_dir(exp: Experiment) -> pathlib.Path:
 
 
 def capture_dir(exp: Experiment, replicate: int) -> pathlib.Path:
-  return em_dir(exp) / 'captures' / f'replicate_{replicate}'
+  return em_dir(exp) / layout.CAPTURES / f'replicate_{replicate}'
 
 
 def dense_summary(exp: Experiment, replicate: int) -> dict[str, Any]:
   return storage.read_json(storage.level_dir(exp.run_dir, replicate, 0)
-                           / 'summary.json')
+                           / layout.SUMMARY)
 
 
 def point_steps(p: validation.Plan, exp: Experiment, replicate: int
@@ -115,7 +116,7 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
   for job, run_ in zip(jobs, runs):
     like = exp.init_variables(job.replicate)
     trunk = storage.load_tree(storage.level_dir(
-        exp.run_dir, job.replicate, 0) / 'trained', like)
+        exp.run_dir, job.replicate, 0) / layout.TRAINED, like)
     final = jax.device_get(variables_of(run_.state))
     same = files.tree_digest(final) == files.tree_digest(trunk)
     diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))

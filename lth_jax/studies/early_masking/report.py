@@ -21,6 +21,7 @@ import ml_collections
 import numpy as np
 
 from lth_jax import pruning
+from lth_jax.runs import layout
 from lth_jax.studies.early_masking import emergence
 from lth_jax.studies import early_masking as em
 from lth_jax.runs import storage
@@ -38,7 +39,7 @@ def _stats(values: list[float], name: str) -> dict[str, Any]:
 
 
 def _summary(d: pathlib.Path) -> dict[str, Any] | None:
-  path = d / 'summary.json'
+  path = d / layout.SUMMARY
   return storage.read_json(path) if path.exists() else None
 
 
@@ -56,7 +57,7 @@ def _control(exp: Experiment, r: int, level: int, masks: Any
 
 
 def _ticket_masks(exp: Experiment, d: pathlib.Path, r: int) -> Any:
-  return storage.load_tree(d / 'masks', exp.dense_masks(
+  return storage.load_tree(d / layout.MASKS, exp.dense_masks(
       exp.init_variables(r)['params']))
 
 

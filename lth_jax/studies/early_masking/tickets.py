@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import imp
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.early_masking import replay
 from lth_jax.lottery.experiment import Experiment
@@ -68,13 +69,13 @@ def control_ticket(exp: Experiment, replicate: int, level: int,
   dense = exp.dense_masks(exp.init_variables(replicate)['params'])
   branch = storage.level_dir(exp.run_dir, replicate, level, CONTROL_BRANCH)
   if storage.level_done(exp.run_dir, replicate, level, CONTROL_BRANCH):
-    theirs = storage.load_tree(branch / 'masks', dense)
+    theirs = storage.load_tree(branch / layout.MASKS, dense)
     mine = pruning.random_like(key, masks, 'layer')
     if pruning.hamming_distance(theirs, mine) == 0.0:
       return Ticket(branch, replicate, level, theirs)
   d = (replay.em_dir(exp) / 'controls' / f'replicate_{replicate}'
        / f'level_{level}_{counts_tag(masks)}')
-  control = saved_masks(d / 'masks', dense,
+  control = saved_masks(d / layout.MASKS, dense,
                         lambda: pruning.random_like(key, masks, 'layer'))
   return Ticket(d, replicate, level, control)
 
@@ -83,14 +84,14 @@ def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: int
                   ) -> None:
   """Trains every unfinished ticket from the rewind point, all together."""
   todo = {t.out_dir: t for t in tickets
-          if not (t.out_dir / 'summary.json').exists()}
+          if not (t.out_dir / layout.SUMMARY).exists()}
   if not todo:
     return
   jobs = []
   for t in todo.values():
     variables, step = rewind_start(exp, t.replicate)
-    if not storage.tree_exists(t.out_dir / 'masks'):
-      storage.save_tree(t.out_dir / 'masks', t.masks)
+    if not storage.tree_exists(t.out_dir / layout.MASKS):
+      storage.save_tree(t.out_dir / layout.MASKS, t.masks)
     jobs.append(imp.LevelJob(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step)))

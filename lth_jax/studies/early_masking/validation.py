@@ -18,6 +18,7 @@ import numpy as np
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
@@ -197,7 +198,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
   """
   run_hash = config_lib.run_hash(trunk)
   root = pathlib.Path(workdir)
-  mine = root / run_hash / 'config.json'
+  mine = root / run_hash / layout.CONFIG
   # Fields added to the schema later are missing from old config.json
   # files: they take their defaults.
   defaults = json.loads(json.dumps(config_lib.flatten(

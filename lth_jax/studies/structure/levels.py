@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from lth_jax import errors
 from lth_jax.analysis import structure as structure_lib
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 
 
@@ -29,14 +30,14 @@ def load_level(level_dir: Any, like: dict[str, Any]
       ``summary.json``) or a tree in it is corrupt.
   """
   level_dir = pathlib.Path(level_dir)
-  if not (level_dir / 'summary.json').exists():
+  if not (level_dir / layout.SUMMARY).exists():
     state = 'unfinished (no summary.json)' if level_dir.is_dir() else (
         'missing')
     raise LevelReadError(f'level directory {level_dir} is {state}: run the '
                          'experiment to finish it before analysing it.')
   try:
-    masks = storage.load_tree(level_dir / 'masks', like['masks'])
-    trained = storage.load_tree(level_dir / 'trained', like['variables'])
+    masks = storage.load_tree(level_dir / layout.MASKS, like['masks'])
+    trained = storage.load_tree(level_dir / layout.TRAINED, like['variables'])
   except storage.CorruptTreeError as e:
     raise LevelReadError(f'level directory {level_dir} holds a corrupt '
                          f'tree ({e}); delete {level_dir} and run the '

@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 
 from lth_jax.analysis import structure as structure_lib
+from lth_jax.runs import layout
 from lth_jax.studies.structure import levels as structure_levels
 from lth_jax.data import two_task
 from lth_jax.lottery import imp
@@ -73,7 +74,7 @@ def level_row(exp: Any, replicate: int, level: int, tasks: Sequence[Any],
   masks, trained = structure_levels.load_level(d, like)
   params = trained['params']
   s = structure_lib.analyse(masks, tasks, params, coverage)
-  summary = storage.read_json(d / 'summary.json')
+  summary = storage.read_json(d / layout.SUMMARY)
   row = {'replicate': replicate, 'level': level,
          'remaining': int(s.kept_weights.sum()),
          'active': int(s.active_weights.sum()),

@@ -35,6 +35,7 @@ import optax
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax import streams
+from lth_jax.runs import layout
 from lth_jax.studies.supermasks import plots as supermask_plots
 from lth_jax.studies.supermasks import report as supermask_report
 from lth_jax.lottery import config as config_lib
@@ -169,15 +170,15 @@ def source_weights(exp: Experiment, replicate: int, level: int
   """The init variables and the trained params of a trunk level (or None)."""
   init = exp.init_variables(replicate)
   d = storage.level_dir(exp.run_dir, replicate, level)
-  if not storage.tree_exists(d / 'trained'):
+  if not storage.tree_exists(d / layout.TRAINED):
     return init, None
-  return init, storage.load_tree(d / 'trained', init)['params']
+  return init, storage.load_tree(d / layout.TRAINED, init)['params']
 
 
 def ticket_masks(exp: Experiment, replicate: int, level: int,
                  init: dict[str, Any]) -> Any:
   """The trunk's masks of a level; raises naming the fix if missing."""
-  path = storage.level_dir(exp.run_dir, replicate, level) / 'masks'
+  path = storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS
   if not storage.tree_exists(path):
     raise errors.MissingInputError(
         f'trunk level {level} of replicate {replicate} has no masks under '
@@ -281,7 +282,7 @@ def ticket_rows(exp: Experiment, replicates: int) -> list[dict[str, Any]]:
   rows = []
   for r in range(replicates):
     for level in range(exp.config.pruning.levels + 1):
-      path = storage.level_dir(exp.run_dir, r, level) / 'summary.json'
+      path = storage.level_dir(exp.run_dir, r, level) / layout.SUMMARY
       if path.exists():
         summary = storage.read_json(path)
         rows.append({'replicate': r, 'level': level,
@@ -310,7 +311,7 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   s = config.supermask
   exp = Experiment.setup(config.trunk, workdir, dataset)
   out = exp.run_dir / f'supermask_{section_hash(config)}'
-  storage.write_json(out / 'config.json', config.to_dict())
+  storage.write_json(out / layout.CONFIG, config.to_dict())
   untrained = []
   if _csv_list(s.levels):
     selection = {k: s[k] for k in ('levels', 'criteria', 'kept', 'pruned')}
