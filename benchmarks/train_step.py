@@ -28,7 +28,7 @@ import numpy as np
 from lth_jax import data as data_lib
 from lth_jax import lottery
 from lth_jax import pruning
-from lth_jax.lottery import imp
+from lth_jax.lottery import jobs
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import steps as steps_lib
 
@@ -94,9 +94,9 @@ def loop_steps(exp: Experiment):
   masks = exp.dense_masks(init['params'])
 
   def run():
-    job = imp.LevelJob(0, exp.run_dir / 'bench',
-                       exp.new_state(init['params'], {}, masks, 0))
-    jax.block_until_ready(imp.train_level(exp, 0, [job]))
+    job = jobs.Job(0, exp.run_dir / 'bench',
+                   exp.new_state(init['params'], {}, masks, 0))
+    jax.block_until_ready(jobs.train(exp, 0, [job]))
   return run
 
 

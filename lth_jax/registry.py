@@ -20,8 +20,9 @@ class Registry(Generic[T]):
   lth_jax.errors.ConfigError: unknown colour 'bleu'; known: red.
   """
 
-  def __init__(self, kind: str):
+  def __init__(self, kind: str, hint: str = ''):
     self.kind = kind
+    self.hint = hint  # appended to unknown-name errors
     self._entries: dict[str, T] = {}
 
   def register(self, name: str) -> Callable[[T], T]:
@@ -40,8 +41,9 @@ class Registry(Generic[T]):
   def check(self, name: str) -> None:
     """Raises ``ValueError`` listing the known names if ``name`` is not one."""
     if name not in self._entries:
-      raise errors.ConfigError(f'unknown {self.kind} {name!r}; known: '
-                       f'{", ".join(self.names())}.')
+      raise errors.ConfigError(
+          f'unknown {self.kind} {name!r}; known: {", ".join(self.names())}.'
+          + (f' {self.hint}' if self.hint else ''))
 
   def get(self, name: str) -> T:
     self.check(name)

@@ -29,6 +29,7 @@ from lth_jax import pruning
 from lth_jax import registry
 from lth_jax.lottery import experiment
 from lth_jax.lottery import imp
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training.progress import Progress
@@ -54,7 +55,9 @@ class TrunkStart(NamedTuple):
 #: ``control(exp, replicate, key, trunk) -> (variables, masks)``.
 Control = Callable[[Experiment, int, jax.Array, TrunkStart],
                    tuple[dict[str, Any], PyTree]]
-_CONTROLS: registry.Registry[Control] = registry.Registry('branch')
+_CONTROLS: registry.Registry[Control] = registry.Registry(
+    'branch', hint='Studies register more (pruning at init: snip, grasp, '
+    'synflow, ...) when imported: import lth_jax.studies.')
 
 #: Decorator: registers a control under a name.
 register_branch = _CONTROLS.register
@@ -165,11 +168,10 @@ def run_levels(exp: Experiment, branch: str,
             if not storage.level_done(exp.run_dir, r, level, branch)]
     if not todo:
       continue
-    jobs = [imp.LevelJob(r, storage.level_dir(exp.run_dir, r, level, branch),
-                         start_state(exp, branch, r, level)) for r in todo]
-    runs = imp.train_level(exp, level, jobs, progress=progress)
-    for job, run in zip(jobs, runs):
-      imp.save_level(exp, job, run.state, run.rows, level, branch)
+    jobs = [jobs_lib.Job(r, storage.level_dir(exp.run_dir, r, level, branch),
+                         start_state(exp, branch, r, level), level, branch)
+            for r in todo]
+    jobs_lib.run(exp, level, jobs, progress=progress)
 
 
 def run_branch(config: ml_collections.ConfigDict, workdir: str, branch: str,

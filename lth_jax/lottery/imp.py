@@ -6,32 +6,20 @@ level's trained weights by the configured strategy, rewinds the survivors
 fine-tuning) and retrains. All replicates advance level by level together.
 """
 import contextlib
-import dataclasses
-import pathlib
 from typing import Any, Iterator, NamedTuple
 
 import ml_collections
 
-from lth_jax import errors
-from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
 from lth_jax.runs import processes
 from lth_jax.runs import lock as run_lock
 from lth_jax.runs import storage
 from lth_jax.lottery import strategies
-from lth_jax.lottery import summaries
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import engine
 from lth_jax.training.progress import Progress
-
-
-@dataclasses.dataclass
-class LevelJob:
-  """One replicate's part of a level: where it writes, and its start."""
-  replicate: int
-  out_dir: pathlib.Path
-  state: Any
 
 
 def load_level(exp: Experiment, replicate: int, level: int,
@@ -42,24 +30,11 @@ def load_level(exp: Experiment, replicate: int, level: int,
                             exp.dense_masks(like['params']), like, branch)
 
 
-def train_level(exp: Experiment, level: int, jobs: list[LevelJob],
-                hooks: tuple[engine.AtSteps, ...] = (),
-                progress: Progress | None = None) -> list[engine.Run]:
-  """Trains a level's jobs together through the engine (resumable)."""
-  if processes.is_primary():
-    storage.remove_stale(exp.run_dir)  # what earlier kills left behind
-  processes.barrier(f'stale removed before level {level}')
-  return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
-                   label=f'level {level}', hooks=hooks, progress=progress,
-                   names=[f'replicate {j.replicate}' for j in jobs])
-
-
 def level_masks(exp: Experiment, replicate: int, level: int,
                 init: dict[str, Any]) -> Any:
-  """The masks of a trunk level: dense, or pruned from the previous level.
-
-  They are saved before the level trains, so a resumed level uses the very
-  masks it started with.
+  """The masks of a trunk level: saved, dense, or pruned from the previous
+  level. A read: it never writes (``start_state`` saves new masks before
+  the level trains, so a resumed level uses the very masks it started with).
 
   Raises:
     storage.CorruptTreeError: a saved tree it needs is missing or corrupt;
@@ -87,8 +62,6 @@ def level_masks(exp: Experiment, replicate: int, level: int,
           '(earlier levels are kept).') from e
     strategy = strategies.get_strategy(exp.config.pruning.strategy)
     masks = strategy(trained['params'], prev_masks, exp.config.pruning, level)
-  if processes.owns(replicate, exp.config.replicates):
-    storage.save_tree(path, masks)
   return masks
 
 
@@ -128,39 +101,17 @@ def start_state(exp: Experiment, replicate: int, level: int) -> Any:
   if processes.owns(replicate, exp.config.replicates):
     exp.save_init(replicate, init)
   masks = level_masks(exp, replicate, level, init)
+  path = storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS
+  if (processes.owns(replicate, exp.config.replicates)
+      and not storage.tree_exists(path)):
+    storage.save_tree(path, masks)
   target = rewind_target(exp, replicate, level, init)
   return exp.new_state(target.variables['params'],
                        target.variables['batch_stats'], masks, replicate,
                        step=target.step, constant_lr=target.constant_lr)
 
 
-def save_level(exp: Experiment, job: LevelJob, state: Any,
-               rows: list[dict[str, Any]], level: int,
-               branch: str | None = None) -> dict[str, Any]:
-  """Writes a finished level; ``summary.json`` goes last (marks it done).
-
-  A finished level is final: it is never written again. Its checkpoints are
-  deleted only once ``summary.json`` exists.
-  """
-  done = job.out_dir / layout.SUMMARY
-  if done.exists():
-    raise errors.FinishedError(
-        f'{done} exists: level {level} of replicate {job.replicate} is '
-        'finished, and finished results are never overwritten. Delete '
-        f'{job.out_dir} to recompute it.')
-  storage.save_tree(job.out_dir / layout.TRAINED, {
-      'params': state.params, 'batch_stats': state.batch_stats})
-  if not storage.tree_exists(job.out_dir / layout.MASKS):
-    storage.save_tree(job.out_dir / layout.MASKS, state.masks)
-  storage.write_jsonl(job.out_dir / layout.METRICS, rows)
-  summary = summaries.level_summary(rows, pruning.sparsity_report(
-      state.masks), level, job.replicate, branch)
-  storage.write_json(done, summary)
-  storage.remove(storage.checkpoint_dir(job.out_dir))
-  return summary
-
-
-def rewind_point_saver(exp: Experiment, jobs: list[LevelJob]
+def rewind_point_saver(exp: Experiment, jobs: list[jobs_lib.Job]
                        ) -> engine.AtSteps:
   """The hook that saves each job's weights at ``exp.rewind_step``."""
   def save(step, states):
@@ -181,15 +132,11 @@ def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
             if not storage.level_done(exp.run_dir, r, level)]
     if not todo:
       continue
-    jobs = [LevelJob(r, storage.level_dir(exp.run_dir, r, level),
-                     start_state(exp, r, level)) for r in todo]
+    jobs = [jobs_lib.Job(r, storage.level_dir(exp.run_dir, r, level),
+                         start_state(exp, r, level), level) for r in todo]
     hooks = ((rewind_point_saver(exp, jobs),) if level == 0
              and cfg.pruning.rewind == 'step' else ())
-    runs = train_level(exp, level, jobs, hooks, progress)
-    for job, run in zip(jobs, runs):
-      if processes.owns(job.replicate, cfg.replicates):
-        save_level(exp, job, run.state, run.rows, level)
-    processes.barrier(f'level {level} saved')
+    jobs_lib.run(exp, level, jobs, hooks, progress)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from lth_jax import data
 from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
-from lth_jax.lottery import imp
+from lth_jax.lottery import jobs
 from lth_jax.runs import lock as run_lock
 from lth_jax.runs import storage
 from lth_jax.training import engine
@@ -304,10 +304,10 @@ def test_non_finite_weights_with_a_finite_loss_are_caught(own_copy):
 
 def test_a_finished_level_is_never_written_again(finished):
   level0 = storage.level_dir(finished / lottery.run_hash(config()), 0, 0)
-  job = imp.LevelJob(0, level0, state=None)
+  job = jobs.Job(0, level0, state=None)
   assert_refused(finished, FileExistsError, [
       'level 0 of replicate 0 is finished', f'Delete {level0}'],
-                 lambda: imp.save_level(None, job, None, [], 0))
+                 lambda: jobs.write_trained(job, None, [], {}))
 
 
 def test_launcher_rejects_a_misspelt_override(tmp_path):

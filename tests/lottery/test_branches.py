@@ -8,6 +8,7 @@ import pytest
 
 from lth_jax import lottery
 from lth_jax import pruning
+import lth_jax.studies  # registers the pruning-at-init branches
 from lth_jax.lottery import branches
 from lth_jax.lottery import experiment
 from lth_jax.runs import storage
@@ -61,7 +62,7 @@ def reinit_run(trunk):
 
 
 def test_registry_lists_the_controls():
-  # Pruning at init (lottery.init_pruning) registers its branches too.
+  # Pruning at init (studies.init_pruning) registers its branches too.
   assert {'random_prune_global', 'random_prune_layer', 'random_reinit',
           'same_sign_reinit', 'snip', 'synflow', 'imp_shuffled'} <= set(
               branches.all_branch_names())
@@ -160,7 +161,7 @@ def test_random_prune_keeps_the_counts_with_a_new_mask(trunk, exp, scope):
 
 def test_finished_branch_levels_are_skipped(trunk, reinit_run, monkeypatch):
   workdir, _ = trunk
-  monkeypatch.setattr(branches.imp, 'train_level',
+  monkeypatch.setattr(branches.jobs_lib, 'train',
                       lambda *a, **k: pytest.fail('retrained a done level'))
   again = lottery.run_branch(config(), str(workdir), 'random_reinit',
                              dataset=tiny_dataset())

@@ -140,7 +140,7 @@ def test_resume_within_a_level(reference, tmp_path, monkeypatch):
 def test_finished_levels_are_skipped(reference, tmp_path, monkeypatch):
   config, rdir, _ = reference
   shutil.copytree(rdir, run_dir(tmp_path, config))
-  monkeypatch.setattr(imp, 'train_level',
+  monkeypatch.setattr(imp.jobs_lib, 'train',
                       lambda *a, **k: pytest.fail('retrained a done level'))
   summaries = lottery.run(config, str(tmp_path), dataset=tiny_dataset())
   assert len(summaries) == 3

@@ -6,7 +6,7 @@ train from step k to the end with the copies' own data keys
 (``instability.copy_data_key``), and the straight path between them is
 evaluated at every alpha. All copies of one k train together in one
 program per ``group_size`` on the executor's replicate axis
-(``imp.train_level``, the engine). The trunk is only read; everything is
+(``lottery.jobs``, the engine). The trunk is only read; everything is
 written under the sweep's own directory::
 
   workdir/<trunk-hash>/settings.json        what the paths' numbers depend on
@@ -37,7 +37,7 @@ from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
 from lth_jax.runs import layout
 from lth_jax.studies.connectivity import instability
-from lth_jax.lottery import imp
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import lock as run_lock
 from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
@@ -154,7 +154,7 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
                              like)
     state = exp.new_state(init['params'], init['batch_stats'],
                           exp.dense_masks(init['params']), r)
-    jobs.append(imp.LevelJob(r, run_dir, state))
+    jobs.append(jobs_lib.Job(r, run_dir, state))
   short = dataclasses.replace(
       exp, total_steps=max(steps),
       eval_every=math.gcd(exp.eval_every, *steps))
@@ -167,8 +167,8 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
                                  'batch_stats': state.batch_stats})
 
   log(f'capturing rewind points {steps} of replicates {todo}')
-  runs = imp.train_level(short, 0, jobs,
-                         hooks=(engine.AtSteps(steps, save_points),))
+  runs = jobs_lib.train(short, 0, jobs,
+                        hooks=(engine.AtSteps(steps, save_points),))
   for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
         storage.level_dir(trunk_dir, job.replicate, 0) / layout.METRICS)
@@ -246,7 +246,7 @@ def cells_of_step(exp: Experiment, trunk_dir: pathlib.Path,
 
 
 def copy_jobs(exp: Experiment, cells: list[Cell]
-              ) -> list[imp.LevelJob]:
+              ) -> list[jobs_lib.Job]:
   """The copies of ``cells`` not trained yet (no copy ``summary.json``)."""
   jobs = []
   for cell in cells:
@@ -255,22 +255,20 @@ def copy_jobs(exp: Experiment, cells: list[Cell]
     for c, state in zip(instability.COPIES, states):
       d = cell.dir / f'copy_{c}'
       if not (d / layout.SUMMARY).exists():
-        jobs.append(imp.LevelJob(cell.replicate, d, state))
+        jobs.append(jobs_lib.Job(cell.replicate, d, state))
   return jobs
 
 
-def save_copy(job: imp.LevelJob, state: Any,
+def save_copy(exp: Experiment, job: jobs_lib.Job, state: Any,
               rows: list[dict[str, Any]]) -> None:
-  """Writes a trained copy; ``summary.json`` last, then drops checkpoints."""
-  storage.save_tree(job.out_dir / layout.TRAINED, {
-      'params': state.params, 'batch_stats': state.batch_stats})
-  storage.write_jsonl(job.out_dir / layout.METRICS, rows)
+  """Writes a trained copy (no masks: its cell's start holds them)."""
+  del exp
   last = rows[-1]
-  storage.write_json(job.out_dir / layout.SUMMARY, {
+  jobs_lib.write_trained(job, state, rows, {
       'step': last['step'], 'final_test_acc': last['test_acc'],
       'final_val_acc': last['val_acc'],
-      'data_key': np.asarray(jax.random.key_data(state.data_key)).tolist()})
-  storage.remove(storage.checkpoint_dir(job.out_dir))
+      'data_key': np.asarray(jax.random.key_data(state.data_key)).tolist()},
+                         masks=False)
 
 
 def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
@@ -306,9 +304,7 @@ def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
     group = jobs[first:first + size]
     log(f'k={step}: training {len(group)} copies '
         f'({first + len(group)}/{len(jobs)})')
-    runs = imp.train_level(exp, step, group)
-    for job, run in zip(group, runs):
-      save_copy(job, run.state, run.rows)
+    jobs_lib.run(exp, step, group, finish_job=save_copy)
   for cell in cells:
     rec = evaluate_cell(exp, cell, spec, data, eval_batch_size)
     log(f"k={step} level={cell.level} replicate={cell.replicate} "

@@ -8,7 +8,7 @@ then only its mask source (``mask_source``, with ``mask_source.json``).
 import pathlib
 from typing import Any
 
-from lth_jax.lottery import imp
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.lottery import strategies
@@ -91,9 +91,9 @@ def train_capturing(exp: Experiment, p: validation.Plan,
     variables, step = tickets_lib.rewind_start(exp, t.replicate)
     if step == 0 and not storage.tree_exists(t.out_dir / 'captures/step_0'):
       storage.save_tree(t.out_dir / layout.CAPTURES / 'step_0', variables)
-    jobs.append(imp.LevelJob(t.replicate, t.out_dir, exp.new_state(
+    jobs.append(jobs_lib.Job(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
-        step=step)))
+        step=step), t.level))
 
   def save(step, states):
     for job, state in zip(jobs, states):
@@ -106,10 +106,8 @@ def train_capturing(exp: Experiment, p: validation.Plan,
   steps = (tuple(sorted({int(x) for x in points.values()})) if absolute
            else tuple(range(exp.eval_every, exp.total_steps + 1,
                             exp.eval_every)))
-  for job, t, run_ in zip(jobs, todo, imp.train_level(
-      exp, todo[0].level, jobs, (engine.AtSteps(steps, save),),
-      replay.progress(exp))):
-    imp.save_level(exp, job, run_.state, run_.rows, t.level)
+  jobs_lib.run(exp, todo[0].level, jobs, (engine.AtSteps(steps, save),),
+               replay.progress(exp))
 
 
 def keep_source(exp: Experiment, p: validation.Plan, point: float,

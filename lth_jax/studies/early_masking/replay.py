@@ -16,6 +16,7 @@ import numpy as np
 from lth_jax import errors
 from lth_jax import files
 from lth_jax.lottery import imp
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.early_masking import validation
@@ -73,13 +74,11 @@ def ensure_dense(exp: Experiment) -> None:
           if not storage.level_done(exp.run_dir, r, 0)]
   if not todo:
     return
-  jobs = [imp.LevelJob(r, storage.level_dir(exp.run_dir, r, 0),
+  jobs = [jobs_lib.Job(r, storage.level_dir(exp.run_dir, r, 0),
                        imp.start_state(exp, r, 0)) for r in todo]
   hooks = ((imp.rewind_point_saver(exp, jobs),)
            if exp.config.pruning.rewind == 'step' else ())
-  for job, run_ in zip(jobs, imp.train_level(exp, 0, jobs, hooks,
-                                              progress(exp))):
-    imp.save_level(exp, job, run_.state, run_.rows, 0)
+  jobs_lib.run(exp, 0, jobs, hooks, progress(exp))
 
 
 def capture(exp: Experiment, p: validation.Plan) -> None:
@@ -100,7 +99,7 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
     init = exp.init_variables(r)
     if 0 in wanted[r] and not storage.tree_exists(d / 'step_0'):
       storage.save_tree(d / 'step_0', init)
-    jobs.append(imp.LevelJob(r, d, imp.start_state(exp, r, 0)))
+    jobs.append(jobs_lib.Job(r, d, imp.start_state(exp, r, 0)))
   if not jobs:
     return
 
@@ -111,8 +110,8 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
         storage.save_tree(path, variables_of(state))
 
   steps = tuple(sorted(set().union(*wanted.values()) - {0}))
-  runs = imp.train_level(exp, 0, jobs, (engine.AtSteps(steps, save),),
-                         progress(exp))
+  runs = jobs_lib.train(exp, 0, jobs, (engine.AtSteps(steps, save),),
+                        progress(exp))
   for job, run_ in zip(jobs, runs):
     like = exp.init_variables(job.replicate)
     trunk = storage.load_tree(storage.level_dir(

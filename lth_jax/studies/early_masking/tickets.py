@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import imp
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.early_masking import replay
@@ -92,11 +93,9 @@ def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: int
     variables, step = rewind_start(exp, t.replicate)
     if not storage.tree_exists(t.out_dir / layout.MASKS):
       storage.save_tree(t.out_dir / layout.MASKS, t.masks)
-    jobs.append(imp.LevelJob(t.replicate, t.out_dir, exp.new_state(
+    jobs.append(jobs_lib.Job(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
-        step=step)))
-  for job, run_ in zip(jobs, imp.train_level(exp, label, jobs, (),
-                                              replay.progress(exp))):
-    imp.save_level(exp, job, run_.state, run_.rows, todo[job.out_dir].level)
+        step=step), t.level))
+  jobs_lib.run(exp, label, jobs, (), replay.progress(exp))
 
 

@@ -39,6 +39,7 @@ from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
+from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import storage
 from lth_jax.studies.transfer import inputs as transfer_inputs
 from lth_jax.lottery.experiment import Experiment
@@ -329,13 +330,11 @@ def run_levels(source: Experiment, target: Experiment, spec: TransferSpec,
               if not storage.level_done(target.run_dir, r, level, branch)]
       if not todo:
         continue
-      jobs = [imp.LevelJob(
+      jobs = [jobs_lib.Job(
           r, storage.level_dir(target.run_dir, r, level, branch),
-          transfer_start(source, target, spec, variant, r, level))
-              for r in todo]
-      runs = imp.train_level(target, level, jobs, progress=progress)
-      for job, run in zip(jobs, runs):
-        imp.save_level(target, job, run.state, run.rows, level, branch)
+          transfer_start(source, target, spec, variant, r, level), level,
+          branch) for r in todo]
+      jobs_lib.run(target, level, jobs, progress=progress)
 
 
 def write_source_record(source: Experiment, target: Experiment,

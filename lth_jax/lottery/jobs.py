@@ -1,0 +1,118 @@
+"""The job runner: a batch of named jobs trained as one vmapped program.
+
+A *job* is one network to train: where it writes (``out_dir``, a
+``runs.layout.JobDir``), the train state it starts from (init, mask,
+data-order key and schedule position are all in the state), and the level
+and branch its summary records. ``run`` trains the unfinished jobs of a
+batch together through the engine (``Experiment.train``: resumable from
+mid-run checkpoints, hooks such as weight captures at steps), then
+``finish`` writes each: ``trained/``, ``masks/``, ``metrics.jsonl`` and,
+last, ``summary.json`` (the job is done); a finished job is never
+retrained nor overwritten. IMP levels, controls, transfer, early masking
+and instability copies all run through here.
+"""
+import dataclasses
+import pathlib
+from typing import Any, Callable, Sequence
+
+from lth_jax import errors
+from lth_jax import pruning
+from lth_jax.lottery import summaries
+from lth_jax.lottery.experiment import Experiment
+from lth_jax.runs import layout
+from lth_jax.runs import processes
+from lth_jax.runs import storage
+from lth_jax.training import engine
+from lth_jax.training.progress import Progress
+
+#: ``finish(exp, job, state, rows)``: writes a trained job.
+Finish = Callable[[Experiment, 'Job', Any, list[dict[str, Any]]], Any]
+
+
+@dataclasses.dataclass
+class Job:
+  """One network to train: where it writes, its start, what it is.
+
+  Attributes:
+    replicate: the replicate it belongs to (which process writes it).
+    out_dir: its folder (a ``JobDir``).
+    state: the train state it starts from.
+    level: the level its summary records.
+    branch: the branch (control) its summary records, if any.
+  """
+  replicate: int
+  out_dir: pathlib.Path
+  state: Any
+  level: int = 0
+  branch: str | None = None
+
+  @property
+  def files(self) -> layout.JobDir:
+    return layout.JobDir(self.out_dir)
+
+  def done(self) -> bool:
+    return self.files.done()
+
+
+def unfinished(jobs: Sequence[Job]) -> list[Job]:
+  """The jobs whose ``summary.json`` does not exist yet."""
+  return [j for j in jobs if not j.done()]
+
+
+def train(exp: Experiment, label: Any, jobs: Sequence[Job],
+          hooks: tuple[engine.AtSteps, ...] = (),
+          progress: Progress | None = None) -> list[engine.Run]:
+  """Trains ``jobs`` together through the engine (resumable); writes only
+  checkpoints. ``label`` names the batch in logs (``level <label>``)."""
+  if processes.is_primary():
+    storage.remove_stale(exp.run_dir)  # what earlier kills left behind
+  processes.barrier(f'stale removed before level {label}')
+  return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
+                   label=f'level {label}', hooks=hooks, progress=progress,
+                   names=[f'replicate {j.replicate}' for j in jobs])
+
+
+def write_trained(job: Job, state: Any, rows: list[dict[str, Any]],
+                  summary: dict[str, Any], masks: bool = True) -> None:
+  """Writes a trained job; ``summary.json`` last, then drops checkpoints.
+
+  A finished job is final: it is never written again. Its checkpoints are
+  deleted only once ``summary.json`` exists.
+  """
+  files = job.files
+  if files.done():
+    raise errors.FinishedError(
+        f'{files.summary} exists: level {job.level} of replicate '
+        f'{job.replicate} is finished, and finished results are never '
+        f'overwritten. Delete {job.out_dir} to recompute it.')
+  storage.save_tree(files.trained, {
+      'params': state.params, 'batch_stats': state.batch_stats})
+  if masks and not storage.tree_exists(files.masks):
+    storage.save_tree(files.masks, state.masks)
+  storage.write_jsonl(files.metrics, rows)
+  storage.write_json(files.summary, summary)
+  storage.remove(files.checkpoints)
+
+
+def finish(exp: Experiment, job: Job, state: Any,
+           rows: list[dict[str, Any]]) -> dict[str, Any]:
+  """Writes a trained level (its masks and level summary included)."""
+  del exp
+  summary = summaries.level_summary(rows, pruning.sparsity_report(
+      state.masks), job.level, job.replicate, job.branch)
+  write_trained(job, state, rows, summary)
+  return summary
+
+
+def run(exp: Experiment, label: Any, jobs: Sequence[Job],
+        hooks: tuple[engine.AtSteps, ...] = (),
+        progress: Progress | None = None,
+        finish_job: Finish = finish) -> list[engine.Run]:
+  """Trains the given jobs together, then finishes each (the process that
+  holds its replicate writes it). Returns the engine's runs, in order."""
+  runs = train(exp, label, jobs, hooks, progress)
+  for job, run_ in zip(jobs, runs):
+    if processes.owns(job.replicate, exp.config.replicates):
+      finish_job(exp, job, run_.state, run_.rows)
+  processes.barrier(f'level {label} saved')
+  return runs
