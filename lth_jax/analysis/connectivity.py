@@ -47,9 +47,10 @@ def alpha_grid(num_points: int = NUM_ALPHAS) -> np.ndarray:
   """
   if isinstance(num_points, bool) or not isinstance(
       num_points, (int, np.integer)) or num_points < 2:
-    raise lth_errors.InputError(f'an interpolation path needs at least 2 points (both '
-                     f'end points), got {num_points!r}: pass num_points >= 2 '
-                     f'(the paper uses {NUM_ALPHAS}).')
+    raise lth_errors.InputError(
+        f'an interpolation path needs at least 2 points (both '
+        f'end points), got {num_points!r}: pass num_points >= 2 '
+        f'(the paper uses {NUM_ALPHAS}).')
   return np.linspace(0.0, 1.0, int(num_points), dtype=np.float32)
 
 

@@ -41,8 +41,9 @@ def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
     summaries += [dict(s, run=label) for s in metric_select.with_metric(
         run_dir, storage.run_summaries(run_dir), metric)]
   if not summaries:
-    raise errors.InputError(f'no finished levels under {[str(r) for r in runs]}; '
-                     'run the experiment first.')
+    raise errors.InputError(
+        f'no finished levels under {[str(r) for r in runs]}; '
+        'run the experiment first.')
   out = pathlib.Path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   rows = tables.aggregate(summaries)

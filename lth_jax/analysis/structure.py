@@ -337,7 +337,8 @@ def first_level(states: Sequence[str], state: str) -> int | None:
   1
   """
   if state not in STATES:
-    raise errors.InputError(f'unknown state {state!r}; known: {", ".join(STATES)}.')
+    raise errors.InputError(
+        f'unknown state {state!r}; known: {", ".join(STATES)}.')
   return next((i for i, s in enumerate(states) if s == state), None)
 
 

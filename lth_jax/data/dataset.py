@@ -35,8 +35,9 @@ def hold_out(name: str, num_classes: int, train_images: np.ndarray,
   """
   n = len(train_images)
   if not 0 <= validation_size < n:
-    raise errors.InputError(f'validation_size {validation_size} must be in [0, {n}) '
-                     f'for {name!r} ({n} training examples).')
+    raise errors.InputError(
+        f'validation_size {validation_size} must be in [0, {n}) '
+        f'for {name!r} ({n} training examples).')
   cut = n - validation_size
   return Dataset(name, num_classes, train_images[:cut], train_labels[:cut],
                  train_images[cut:], train_labels[cut:], test_images,

@@ -85,11 +85,13 @@ def build_vocabulary(documents: Iterable[Sequence[str]], vocab_size: int,
   """
   if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or (
       vocab_size <= NUM_RESERVED):
-    raise errors.InputError(f'vocab_size must be an integer > {NUM_RESERVED} (the '
-                     f'padding and unknown ids count), got {vocab_size!r}.')
+    raise errors.InputError(
+        f'vocab_size must be an integer > {NUM_RESERVED} (the '
+        f'padding and unknown ids count), got {vocab_size!r}.')
   if isinstance(min_count, bool) or not isinstance(min_count, int) or (
       min_count < 1):
-    raise errors.InputError(f'min_count must be an integer >= 1, got {min_count!r}.')
+    raise errors.InputError(
+        f'min_count must be an integer >= 1, got {min_count!r}.')
   counts = collections.Counter()
   for doc in documents:
     counts.update(doc)
@@ -142,8 +144,9 @@ def fixed_order(n: int) -> np.ndarray:
 def training_cut(n: int, validation_size: int) -> int:
   """How many of ``n`` training documents train (the rest validate)."""
   if not 0 <= validation_size < n:
-    raise errors.InputError(f'validation_size {validation_size} must be in [0, {n})'
-                     f' ({n} training documents).')
+    raise errors.InputError(
+        f'validation_size {validation_size} must be in [0, {n})'
+        f' ({n} training documents).')
   return n - validation_size
 
 
@@ -217,12 +220,14 @@ def shared_corpora(spec: str, name: str) -> tuple[str, ...]:
     return ()
   unknown = [n for n in names if n not in _CORPORA]
   if unknown:
-    raise errors.InputError(f'data.text.shared_vocabulary names unknown corpora '
-                     f'{unknown}; known: {", ".join(sorted(_CORPORA))}.')
+    raise errors.InputError(
+        f'data.text.shared_vocabulary names unknown corpora '
+        f'{unknown}; known: {", ".join(sorted(_CORPORA))}.')
   if name not in names:
-    raise errors.InputError(f'data.text.shared_vocabulary={spec!r} does not name '
-                     f'the data set it is set for ({name!r}): list it too '
-                     "(or set '' for its own vocabulary).")
+    raise errors.InputError(
+        f'data.text.shared_vocabulary={spec!r} does not name '
+        f'the data set it is set for ({name!r}): list it too '
+        "(or set '' for its own vocabulary).")
   return names
 
 

@@ -19,7 +19,8 @@ def resolve_source(data_config: Any, name: str) -> str:
   """
   source = data_config.source
   if source not in SOURCES:
-    raise errors.InputError(f'unknown data source {source!r}; known: {SOURCES}.')
+    raise errors.InputError(
+        f'unknown data source {source!r}; known: {SOURCES}.')
   if source != 'auto':
     return source
   if data_config.root:

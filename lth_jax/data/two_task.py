@@ -87,8 +87,9 @@ def select_classes(images: np.ndarray, labels: np.ndarray,
   classes = tuple(range(10)) if classes is None else tuple(classes)
   if (len(set(classes)) != len(classes) or not classes
       or not all(0 <= c < 10 for c in classes)):
-    raise errors.InputError(f'class subset {classes} must be distinct classes in '
-                     '0-9.')
+    raise errors.InputError(
+        f'class subset {classes} must be distinct classes in '
+        '0-9.')
   keep = np.zeros(len(labels), bool)
   for c in classes:
     where = np.flatnonzero(labels == c)

@@ -84,6 +84,7 @@ def to_flax(t: ticket_lib.Ticket) -> tuple[Any, dict[str, Any]]:
     for path, w in want_flat.items():
       g = got_flat[path]
       if g.shape != w.shape or g.dtype != w.dtype:
-        raise errors.InputError(f'{path!r} is {g.dtype}{g.shape} in the ticket, '
-                         f'{w.dtype}{w.shape} in model {t.model!r}.')
+        raise errors.InputError(
+            f'{path!r} is {g.dtype}{g.shape} in the ticket, '
+            f'{w.dtype}{w.shape} in model {t.model!r}.')
   return model, variables

@@ -126,8 +126,9 @@ def encode(variables: dict[str, Any], masks: Any, *, model: str,
   unknown = sorted(p for p, m in flat_masks.items()
                    if m is not None and p not in flat_vars)
   if unknown:
-    raise errors.InputError(f'masks name {unknown[0]!r}, which the variables lack '
-                     f'(they have {sorted(flat_vars)[:6]}).')
+    raise errors.InputError(
+        f'masks name {unknown[0]!r}, which the variables lack '
+        f'(they have {sorted(flat_vars)[:6]}).')
   leaves, chunks, offset = [], [], 0
   for path, values in flat_vars.items():
     mask = flat_masks.get(path)
@@ -139,8 +140,9 @@ def encode(variables: dict[str, Any], masks: Any, *, model: str,
     else:
       mask = np.asarray(mask)
       if mask.shape != values.shape or mask.dtype != np.bool_:
-        raise errors.InputError(f'the mask of {path!r} is {mask.dtype}{mask.shape}; '
-                         f'expected bool{values.shape}.')
+        raise errors.InputError(
+            f'the mask of {path!r} is {mask.dtype}{mask.shape}; '
+            f'expected bool{values.shape}.')
       bits = zlib.compress(np.packbits(mask.reshape(-1)).tobytes(), 9)
       kept = np.ascontiguousarray(values.reshape(-1)[mask.reshape(-1)])
       parts = [bits, kept.tobytes()]

@@ -136,8 +136,9 @@ def check_known_fields(config: Any) -> None:
     if name not in known:
       close = difflib.get_close_matches(name, list(known), n=1)
       hint = f" Did you mean '{close[0]}'?" if close else ''
-      raise errors.ConfigError(f"unknown config field '{name}'.{hint} All fields are "
-                       'listed in lth_jax.lottery.default_config().')
+      raise errors.ConfigError(
+          f"unknown config field '{name}'.{hint} All fields are "
+          'listed in lth_jax.lottery.default_config().')
 
 
 def is_non_semantic(field: str) -> bool:
@@ -161,7 +162,8 @@ def run_hash(config: Any) -> str:
 
 def _positive_int(value: Any, name: str) -> None:
   if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-    raise errors.ConfigError(f'{name} must be a positive integer, got {value!r}.')
+    raise errors.ConfigError(
+        f'{name} must be a positive integer, got {value!r}.')
 
 
 def validate(config: Any) -> None:
@@ -173,8 +175,9 @@ def validate(config: Any) -> None:
   text_lib.shared_corpora(config.data.text.shared_vocabulary,
                           config.data.name)
   if config.data.source not in tfds_source.SOURCES:
-    raise errors.ConfigError(f'unknown data.source {config.data.source!r}; known: '
-                     f'{", ".join(tfds_source.SOURCES)}.')
+    raise errors.ConfigError(
+        f'unknown data.source {config.data.source!r}; known: '
+        f'{", ".join(tfds_source.SOURCES)}.')
   augment_lib.get_augmentation(config.data.augment)
   _positive_int(config.replicates, 'replicates')
   _positive_int(config.training.batch_size, 'training.batch_size')
@@ -182,9 +185,10 @@ def validate(config: Any) -> None:
   patience = config.training.early_stop_patience
   if isinstance(patience, bool) or not isinstance(patience, int) or (
       patience < 0):
-    raise errors.ConfigError('training.early_stop_patience must be an integer >= 0 '
-                     f'(evaluations; 0 turns early stopping off), got '
-                     f'{patience!r}.')
+    raise errors.ConfigError(
+        'training.early_stop_patience must be an integer >= 0 '
+        f'(evaluations; 0 turns early stopping off), got '
+        f'{patience!r}.')
   if isinstance(config.seed, bool) or not isinstance(config.seed, int):
     raise errors.ConfigError(f'seed must be an integer, got {config.seed!r}.')
   if (isinstance(config.pruning.levels, bool)
@@ -200,11 +204,13 @@ def validate(config: Any) -> None:
     raise errors.ConfigError(f'unknown learning-rate schedule {t.schedule!r}; '
                      f'known: {optimizers.SCHEDULES}.')
   if not 0 < t.learning_rate < float('inf'):
-    raise errors.ConfigError(f'training.learning_rate must be a finite number > 0, '
-                     f'got {t.learning_rate!r}.')
+    raise errors.ConfigError(
+        f'training.learning_rate must be a finite number > 0, '
+        f'got {t.learning_rate!r}.')
   for name in ('weight_decay', 'momentum'):
     if not 0 <= t[name] < 1:
-      raise errors.ConfigError(f'training.{name} must be in [0, 1), got {t[name]!r}.')
+      raise errors.ConfigError(
+          f'training.{name} must be in [0, 1), got {t[name]!r}.')
   # Epoch-free checks of the durations (epochs are resolved with the data).
   spe = 1
   steps = durations.parse_duration(t.steps, spe, 'training.steps')
@@ -220,8 +226,9 @@ def validate(config: Any) -> None:
   try:
     re.compile(p.prunable)
   except re.error as e:
-    raise errors.ConfigError(f'pruning.prunable {p.prunable!r} is not a valid regex: '
-                     f'{e}.') from e
+    raise errors.ConfigError(
+        f'pruning.prunable {p.prunable!r} is not a valid regex: '
+        f'{e}.') from e
   if p.rewind not in REWIND_MODES:
     raise errors.ConfigError(f'unknown pruning.rewind {p.rewind!r}; known: '
                      f'{REWIND_MODES}.')
@@ -229,11 +236,13 @@ def validate(config: Any) -> None:
                                          'pruning.rewind_step',
                                          allow_zero=True)
   if p.rewind == 'step' and rewind_step == 0:
-    raise errors.ConfigError("pruning.rewind='step' needs pruning.rewind_step > 0 "
-                     "(e.g. '500it'); to rewind to initialisation use "
-                     "pruning.rewind='init'.")
+    raise errors.ConfigError(
+        "pruning.rewind='step' needs pruning.rewind_step > 0 "
+        "(e.g. '500it'); to rewind to initialisation use "
+        "pruning.rewind='init'.")
   if p.rewind == 'step' and rewind_step >= steps and 'ep' not in str(
       t.steps) + str(p.rewind_step):
-    raise errors.ConfigError(f'pruning.rewind_step ({p.rewind_step}) must be before '
-                     f'the end of training ({t.steps}).')
+    raise errors.ConfigError(
+        f'pruning.rewind_step ({p.rewind_step}) must be before '
+        f'the end of training ({t.steps}).')
   replicates_lib.check_strategy_name(config.sweep.strategy)

@@ -87,8 +87,9 @@ class Experiment:
         config.pruning.rewind_step, spe, 'pruning.rewind_step',
         allow_zero=True)
     if config.pruning.rewind == 'step' and rewind_step >= total:
-      raise errors.InputError(f'pruning.rewind_step ({rewind_step} steps) must be '
-                       f'before the end of training ({total} steps).')
+      raise errors.InputError(
+          f'pruning.rewind_step ({rewind_step} steps) must be '
+          f'before the end of training ({total} steps).')
     kwargs = config.model_kwargs.to_dict()
     kwargs = {k: tuple(v) if isinstance(v, list) else v
               for k, v in kwargs.items()}

@@ -138,7 +138,8 @@ def vgg(depth: int, num_classes: int = 10, batch_norm: bool = True,
   (64, 64, 'M')
   """
   if depth not in VGG_PLANS:
-    raise errors.InputError(f'unknown VGG depth {depth}; known: {sorted(VGG_PLANS)}.')
+    raise errors.InputError(
+        f'unknown VGG depth {depth}; known: {sorted(VGG_PLANS)}.')
   return VGG(plan=VGG_PLANS[depth], num_classes=num_classes,
              batch_norm=batch_norm, batchnorm_init=batchnorm_init)
 

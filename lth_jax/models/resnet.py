@@ -82,8 +82,9 @@ def resnet_cifar(depth: int = 20, width: int = 16, num_classes: int = 10,
   9
   """
   if depth < 8 or (depth - 2) % 6:
-    raise errors.InputError(f'ResNet depth must be 6n + 2 (20, 32, 44, 56, 110...), '
-                     f'got {depth}.')
+    raise errors.InputError(
+        f'ResNet depth must be 6n + 2 (20, 32, 44, 56, 110...), '
+        f'got {depth}.')
   if width < 1:
     raise errors.InputError(f'ResNet width must be positive, got {width}.')
   return CifarResNet(blocks_per_stage=(depth - 2) // 6, width=width,

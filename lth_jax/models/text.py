@@ -79,14 +79,16 @@ class TextCNNEnsemble(nn.Module):
   @nn.compact
   def __call__(self, ids: jax.Array, train: bool = False) -> jax.Array:
     if not jnp.issubdtype(ids.dtype, jnp.integer):
-      raise errors.InputTypeError(f'TextCNNEnsemble takes integer token ids, got '
-                      f'{ids.dtype}: encode text with lth_jax.data.text.')
+      raise errors.InputTypeError(
+          f'TextCNNEnsemble takes integer token ids, got '
+          f'{ids.dtype}: encode text with lth_jax.data.text.')
     need = max(conv_width(i) + pool_size(i, self.num_modules) - 1
                for i in range(self.num_modules))
     if ids.shape[-1] < need:
-      raise errors.InputError(f'sequences of length {ids.shape[-1]} are too short '
-                       f'for the widest filter and its pooling (need >= '
-                       f'{need} ids).')
+      raise errors.InputError(
+          f'sequences of length {ids.shape[-1]} are too short '
+          f'for the widest filter and its pooling (need >= '
+          f'{need} ids).')
     shared = self._embed('embedding')(ids) if self.shared_embedding else None
     pooled = []
     for i in range(self.num_modules):

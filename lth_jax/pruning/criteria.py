@@ -19,7 +19,8 @@ the one registry (``lth_jax.pruning.scoring``) with its signature:
 
 ``criterion_masks`` keeps, in each prunable leaf, the given number of
 highest-scoring weights through the exact selection
-(``selection.top_k_per_leaf``, ties by index). ``supermask_params`` then builds the network the mask is
+(``selection.top_k_per_leaf``, ties by index). ``supermask_params`` then
+builds the network the mask is
 applied to: kept weights rewound to init, re-initialised, re-shuffled within
 their layer, or a signed constant ``±σ`` (``σ`` the standard deviation of
 the layer's init, sign of the init); pruned weights zero or frozen at init.
@@ -236,11 +237,13 @@ def supermask_params(init: PyTree, masks: PyTree, kept: str = 'init',
     raise errors.InputError(f'unknown kept-weight treatment {kept!r}; known: '
                      f'{", ".join(KEPT_TREATMENTS)}.')
   if pruned not in PRUNED_TREATMENTS:
-    raise errors.InputError(f'unknown pruned-weight treatment {pruned!r}; known: '
-                     f'{", ".join(PRUNED_TREATMENTS)}.')
+    raise errors.InputError(
+        f'unknown pruned-weight treatment {pruned!r}; known: '
+        f'{", ".join(PRUNED_TREATMENTS)}.')
   if kept == 'reinit' and fresh is None:
-    raise errors.InputError("kept='reinit' needs fresh=, a new initialisation of "
-                     'the same model.')
+    raise errors.InputError(
+        "kept='reinit' needs fresh=, a new initialisation of "
+        'the same model.')
   if kept == 'reshuffle' and key is None:
     raise errors.InputError("kept='reshuffle' needs a PRNG key: pass key=.")
   masks_lib.check_mask_tree(init, masks)

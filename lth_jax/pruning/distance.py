@@ -57,20 +57,24 @@ def criterion_label(channel_masks: bool) -> str:
 def check_window(window: int, threshold: float) -> None:
   """Raises ``ValueError`` unless ``window >= 2`` and ``threshold >= 0``."""
   if int(window) != window or window < 2:
-    raise errors.InputError(f'early-bird window {window} must be an integer >= 2 '
-                     '(the published criterion uses 5 masks).')
+    raise errors.InputError(
+        f'early-bird window {window} must be an integer >= 2 '
+        '(the published criterion uses 5 masks).')
   if not 0.0 <= threshold <= 1.0:
-    raise errors.InputError(f'early-bird threshold {threshold} must be in [0, 1] '
-                     '(a normalised Hamming distance; published: 0.1).')
+    raise errors.InputError(
+        f'early-bird threshold {threshold} must be in [0, 1] '
+        '(a normalised Hamming distance; published: 0.1).')
 
 
 def _leaf_stack(mask_seq: Sequence[PyTree]) -> list[jax.Array]:
   """Per prunable leaf, the masks of the sequence as ``[t, n]`` int8."""
   if not mask_seq:
-    raise errors.InputError('the mask sequence is empty; pass at least one mask.')
+    raise errors.InputError(
+        'the mask sequence is empty; pass at least one mask.')
   per_mask = [masks_lib.mask_leaves(m) for m in mask_seq]
   if len({len(leaves) for leaves in per_mask}) != 1:
-    raise errors.InputError('the masks of the sequence have different structures.')
+    raise errors.InputError(
+        'the masks of the sequence have different structures.')
   return [jnp.stack([jnp.reshape(leaves[i], -1) for leaves in per_mask]
                     ).astype(jnp.int8) for i in range(len(per_mask[0]))]
 
@@ -162,8 +166,9 @@ def early_bird_step(mask_seq: Sequence[PyTree], steps: Sequence[int],
   """
   check_window(window, threshold)
   if len(mask_seq) != len(steps):
-    raise errors.InputError(f'{len(mask_seq)} masks but {len(steps)} steps; pass '
-                     'one step per mask.')
+    raise errors.InputError(
+        f'{len(mask_seq)} masks but {len(steps)} steps; pass '
+        'one step per mask.')
   if list(steps) != sorted(set(steps)):
     raise errors.InputError(f'steps {list(steps)} must be strictly increasing.')
   if len(mask_seq) < window:
@@ -208,17 +213,19 @@ def bn_channel_mask(params: PyTree, percent: float,
   ([False, True], [True, False], {'kernel': None})
   """
   if not 0.0 <= percent < 1.0:
-    raise errors.InputError(f'channel pruning share {percent} is outside [0, 1).')
+    raise errors.InputError(
+        f'channel pruning share {percent} is outside [0, 1).')
   selected = tree_paths.map_with_path(
       lambda path, p: p if masks_lib.is_prunable(path, scales) else None,
       params)
   gammas = [jnp.abs(jnp.reshape(g, -1)) for g in
             masks_lib.mask_leaves(selected)]
   if not gammas:
-    raise errors.InputError(f'no batch-norm scale matches {scales!r}; paths are: '
-                     f'{tree_paths.leaf_paths(params)[:8]}. The published '
-                     'early-bird criterion needs batch norm; use weight '
-                     'masks (our extension) for other models.')
+    raise errors.InputError(
+        f'no batch-norm scale matches {scales!r}; paths are: '
+        f'{tree_paths.leaf_paths(params)[:8]}. The published '
+        'early-bird criterion needs batch norm; use weight '
+        'masks (our extension) for other models.')
   pooled = jnp.sort(jnp.concatenate(gammas))
   thre = pooled[int(pooled.shape[0] * percent)]
   return jax.tree.map(lambda g: None if g is None else jnp.abs(g) > thre,

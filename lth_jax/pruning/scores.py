@@ -105,15 +105,17 @@ def class_balanced_batch(key: jax.Array, images: Any, labels: Any,
                      f'{per_class!r}.')
   labels_np = np.asarray(labels)
   if labels_np.ndim != 1:
-    raise errors.InputError('class_balanced_batch needs [N] integer labels, got '
-                     f'shape {labels_np.shape}.')
+    raise errors.InputError(
+        'class_balanced_batch needs [N] integer labels, got '
+        f'shape {labels_np.shape}.')
   chosen = []
   for c, k in zip(np.unique(labels_np), jax.random.split(
       key, len(np.unique(labels_np)))):
     where = np.flatnonzero(labels_np == c)
     if len(where) < per_class:
-      raise errors.InputError(f'class {c} has {len(where)} examples, fewer than '
-                       f'per_class={per_class}.')
+      raise errors.InputError(
+          f'class {c} has {len(where)} examples, fewer than '
+          f'per_class={per_class}.')
     pick = np.asarray(jax.random.choice(k, len(where), (per_class,),
                                         replace=False))
     chosen.append(where[np.sort(pick)])
@@ -123,7 +125,8 @@ def class_balanced_batch(key: jax.Array, images: Any, labels: Any,
 
 @register_scorer('magnitude')
 def magnitude(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
-              batch: Any = None, key: jax.Array | None = None, **unused: Any) -> PyTree:
+              batch: Any = None, key: jax.Array | None = None,
+              **unused: Any) -> PyTree:
   """``|w|`` (magnitude pruning at initialisation).
 
   >>> magnitude({'w': jnp.array([-2., 1.]), 'b': jnp.ones(1)},
@@ -132,13 +135,14 @@ def magnitude(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   """
   del loss_fn, batch, key
   masks_lib.check_mask_tree(params, masks)
-  return scoring.on_prunable(lambda m, p: jnp.abs(jnp.where(m, p, 0)), masks,
-                      params)
+  return scoring.on_prunable(lambda m, p: jnp.abs(jnp.where(m, p, 0)),
+                             masks, params)
 
 
 @register_scorer('random', needs=('key',))
 def random(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
-           batch: Any = None, key: jax.Array | None = None, **unused: Any) -> PyTree:
+           batch: Any = None, key: jax.Array | None = None,
+              **unused: Any) -> PyTree:
   """Uniform noise in [0, 1): random pruning with exact counts.
 
   >>> s = random({'w': jnp.zeros(3)}, {'w': jnp.ones(3, bool)},
@@ -158,7 +162,8 @@ def random(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
 
 @register_scorer('snip', needs=('loss_fn', 'batch'))
 def snip(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
-         batch: Any = None, key: jax.Array | None = None, **unused: Any) -> PyTree:
+         batch: Any = None, key: jax.Array | None = None,
+              **unused: Any) -> PyTree:
   """SNIP's connection sensitivity ``|dL(c * w)/dc|`` at ``c = 1``.
 
   The gradient is taken with respect to the multiplicative gates ``c`` of
@@ -230,7 +235,8 @@ def grasp(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   scoring.require('grasp', loss_fn=loss_fn, batch=batch)
   masks_lib.check_mask_tree(params, masks)
   hg = hessian_gradient_product(params, masks, loss_fn, batch, temperature)
-  return scoring.on_prunable(lambda m, p, h: jnp.where(m, p, 0) * h, masks, params,
+  return scoring.on_prunable(lambda m, p, h: jnp.where(m, p, 0) * h, masks,
+                             params,
                       hg)
 
 

@@ -110,7 +110,8 @@ def keep_top_k_global(scores: Sequence[jax.Array], masks: Sequence[jax.Array],
     raise errors.InputError(f'unknown selection method {method!r}; use one of '
                      f'{sorted(METHODS)}.')
   if len(scores) != len(masks):
-    raise errors.InputError(f'got {len(scores)} score leaves for {len(masks)} masks.')
+    raise errors.InputError(
+        f'got {len(scores)} score leaves for {len(masks)} masks.')
   if not masks:
     return []
   for s, m in zip(scores, masks):
@@ -171,7 +172,8 @@ def top_k_per_leaf(scores: Any, masks: Any, counts: Any, *,
   ``None`` mask leaves stay ``None``; exact counts, ties by index.
 
   >>> top_k_per_leaf({'w': jnp.array([3., 1., 2.]), 'b': None},
-  ...                {'w': jnp.ones(3, bool), 'b': None}, {'w': 2, 'b': None})['w']
+  ...                {'w': jnp.ones(3, bool), 'b': None},
+  ...                {'w': 2, 'b': None})['w']
   Array([ True, False,  True], dtype=bool)
   """
   leaves, treedef, idx = _prunable(masks)

@@ -45,8 +45,9 @@ def n_m_mask(scores: jax.Array, mask: jax.Array, n: int, m: int,
   Array([ True, False,  True, False], dtype=bool)
   """
   if not 1 <= n <= m:
-    raise errors.InputError(f'N:M sparsity needs 1 <= N <= M, got {n}:{m}; use e.g. '
-                     '2:4 (keep 2 of every 4 weights).')
+    raise errors.InputError(
+        f'N:M sparsity needs 1 <= N <= M, got {n}:{m}; use e.g. '
+        '2:4 (keep 2 of every 4 weights).')
   key = jnp.moveaxis(selection.sort_key(scores), axis, -1)
   keep = jnp.moveaxis(jnp.asarray(mask, jnp.bool_), axis, -1)
   length = key.shape[-1]
@@ -111,7 +112,8 @@ def channel_norms(param: jax.Array, mask: jax.Array, norm: str = 'l2',
   Array([5.      , 2.236068], dtype=float32)
   """
   if norm not in NORMS:
-    raise errors.InputError(f'channel norm {norm!r} is unknown; use one of {NORMS}.')
+    raise errors.InputError(
+        f'channel norm {norm!r} is unknown; use one of {NORMS}.')
   w = jnp.where(mask, param, jnp.zeros_like(param)).astype(jnp.float32)
   others = tuple(a for a in range(w.ndim) if a != axis % w.ndim)
   if norm == 'l1':
@@ -148,7 +150,8 @@ def prune_channels(params: PyTree, masks: PyTree, rates: magnitude.Rates,
          [ True,  True, False]], dtype=bool)
   """
   if norm not in NORMS:
-    raise errors.InputError(f'channel norm {norm!r} is unknown; use one of {NORMS}.')
+    raise errors.InputError(
+        f'channel norm {norm!r} is unknown; use one of {NORMS}.')
   masks_lib.check_mask_tree(params, masks)
 
   def prune_leaf(path, mask, param):
@@ -161,7 +164,8 @@ def prune_channels(params: PyTree, masks: PyTree, rates: magnitude.Rates,
                                rate, level)
     return _keep_channels(mask, selection.keep_top_k(norms, alive, k), axis_)
 
-  return tree_paths.map_with_path(prune_leaf, masks, params, is_leaf=masks_lib.is_none)
+  return tree_paths.map_with_path(prune_leaf, masks, params,
+                                  is_leaf=masks_lib.is_none)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))

@@ -129,7 +129,8 @@ def synflow_counts(remaining: int, density: float, rounds: int) -> list[int]:
     raise errors.InputError(f'density {density} is outside (0, 1]: it is the '
                      'fraction of the remaining weights to keep.')
   if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-    raise errors.InputError(f'rounds must be a positive integer, got {rounds!r}.')
+    raise errors.InputError(
+        f'rounds must be a positive integer, got {rounds!r}.')
   return [int(round(remaining * density ** (k / rounds)))
           for k in range(1, rounds + 1)]
 
@@ -202,5 +203,5 @@ def synflow(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
           '(exact for networks without residual connections).')
     if k < rounds:
       current = new
-  return scoring.on_prunable(lambda m, s: jnp.where(m, s, -jnp.inf), current,
-                      scores)
+  return scoring.on_prunable(lambda m, s: jnp.where(m, s, -jnp.inf),
+                             current, scores)

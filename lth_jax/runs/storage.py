@@ -149,9 +149,10 @@ def find_runs(paths: Iterable[PathLike]) -> list[pathlib.Path]:
   runs = []
   for p in map(pathlib.Path, paths):
     if not p.is_dir():
-      raise errors.MissingInputError(f'{p} is not a directory; pass a --workdir '
-                              'of experiments.lottery or a run directory '
-                              'under it.')
+      raise errors.MissingInputError(
+          f'{p} is not a directory; pass a --workdir '
+          'of experiments.lottery or a run directory '
+          'under it.')
     found = ([p] if RunLayout(p).config.exists() else
              sorted(d for d in p.iterdir() if RunLayout(d).config.exists()))
     if not found:

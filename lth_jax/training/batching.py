@@ -33,8 +33,9 @@ def to_device(dataset) -> DeviceData:
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
   if batch_size > num_examples:
-    raise errors.InputError(f'batch size {batch_size} exceeds the {num_examples} '
-                     'training examples.')
+    raise errors.InputError(
+        f'batch size {batch_size} exceeds the {num_examples} '
+        'training examples.')
   return num_examples // batch_size
 
 

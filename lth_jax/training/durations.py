@@ -34,8 +34,9 @@ def parse_duration(value: int | str, steps_per_epoch: int | None = None,
     count, unit = int(match.group(1)), match.group(2)
     if unit == 'ep':
       if steps_per_epoch is None:
-        raise errors.InputError(f'{what}: {value!r} is in epochs, but the number of '
-                         'steps per epoch is not known here.')
+        raise errors.InputError(
+            f'{what}: {value!r} is in epochs, but the number of '
+            'steps per epoch is not known here.')
       count *= steps_per_epoch
     steps = count
   if steps < 0 or (steps == 0 and not allow_zero):

@@ -114,8 +114,9 @@ class EarlyStopping:
   def __post_init__(self):
     if isinstance(self.patience, bool) or not isinstance(
         self.patience, int) or self.patience < 1:
-      raise errors.InputError(f'early-stopping patience must be a positive number '
-                       f'of evaluations, got {self.patience!r}.')
+      raise errors.InputError(
+          f'early-stopping patience must be a positive number '
+          f'of evaluations, got {self.patience!r}.')
 
   def stopped(self, rows: Sequence[dict[str, Any]]) -> bool:
     best, since = np.inf, 0

@@ -174,7 +174,8 @@ def make_optimizer(learning_rate: float, total_steps: int,
   elif optimizer == 'adam':
     opt = optax.adam(lr)
   else:
-    raise errors.InputError(f'unknown optimizer {optimizer!r}; known: adam, sgd.')
+    raise errors.InputError(
+        f'unknown optimizer {optimizer!r}; known: adam, sgd.')
   if weight_decay:
     opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
   return opt

@@ -106,9 +106,11 @@ def _ints(values: Iterable[Any], name: str, minimum: int) -> None:
   for v in values:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or (
         v < minimum):
-      raise errors.InputError(f'{name} must hold integers >= {minimum}, got {v!r}.')
+      raise errors.InputError(
+          f'{name} must hold integers >= {minimum}, got {v!r}.')
   if len(set(values)) != len(values):
-    raise errors.InputError(f'{name} has duplicates ({values}): list each once.')
+    raise errors.InputError(
+        f'{name} has duplicates ({values}): list each once.')
 
 
 def check_spec_shape(spec: SweepSpec) -> None:
@@ -119,11 +121,13 @@ def check_spec_shape(spec: SweepSpec) -> None:
   _ints([spec.pairs], 'pairs', 1)
   connectivity.alpha_grid(spec.num_alphas)  # raises for < 2 points
   if not 0 < spec.threshold < 1:
-    raise errors.InputError(f'threshold must be in (0, 1) (an error difference), '
-                     f'got {spec.threshold!r}; the paper uses 0.02.')
+    raise errors.InputError(
+        f'threshold must be in (0, 1) (an error difference), '
+        f'got {spec.threshold!r}; the paper uses 0.02.')
   if spec.batch_norm not in connectivity.BATCH_NORM_MODES:
-    raise errors.InputError(f'unknown batch_norm mode {spec.batch_norm!r}; known: '
-                     f'{", ".join(connectivity.BATCH_NORM_MODES)}.')
+    raise errors.InputError(
+        f'unknown batch_norm mode {spec.batch_norm!r}; known: '
+        f'{", ".join(connectivity.BATCH_NORM_MODES)}.')
 
 
 def check_spec(spec: SweepSpec, total_steps: int, num_train: int,
@@ -145,8 +149,9 @@ def check_spec(spec: SweepSpec, total_steps: int, num_train: int,
   for name in ('train_eval_examples', 'batch_norm_examples'):
     value = getattr(spec, name)
     if not 1 <= value <= num_train:
-      raise errors.InputError(f'{name} must be in [1, {num_train}] (the training '
-                       f'examples), got {value!r}.')
+      raise errors.InputError(
+          f'{name} must be in [1, {num_train}] (the training '
+          f'examples), got {value!r}.')
   if spec.batch_norm_examples < batch_size:
     raise errors.InputError(f'batch_norm_examples ({spec.batch_norm_examples}) '
                      f'must hold at least one batch ({batch_size}).')

@@ -217,8 +217,9 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
         storage.replicate_dir(trunk_dir, replicate) / layout.INIT, like)
   path = point_dir(out_dir, replicate, step)
   if not storage.tree_exists(path):
-    raise errors.MissingInputError(f'rewind point {path} is missing: run the sweep '
-                            'again to capture it.')
+    raise errors.MissingInputError(
+        f'rewind point {path} is missing: run the sweep '
+        'again to capture it.')
   return storage.load_tree(path, like)
 
 
@@ -365,9 +366,10 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
   total = (durations.parse_duration(c.steps, spe, 'connectivity.steps')
            if c.steps else exp.total_steps)
   if total > exp.total_steps:
-    raise errors.InputError(f'connectivity.steps ({c.steps}) exceeds the trunk\'s '
-                     f'training length ({exp.total_steps} steps): leave it '
-                     "'' to train the copies to the trunk's end.")
+    raise errors.InputError(
+        f'connectivity.steps ({c.steps}) exceeds the trunk\'s '
+        f'training length ({exp.total_steps} steps): leave it '
+        "'' to train the copies to the trunk's end.")
   exp = dataclasses.replace(
       exp, total_steps=total, eval_every=durations.parse_duration(
           c.eval_every, exp.steps_per_epoch, 'connectivity.eval_every'),

@@ -100,7 +100,8 @@ def flattening_step(steps: Sequence[int], previous: Sequence[float],
   8
   """
   if not 0.0 < fraction < 1.0:
-    raise errors.InputError(f'flattening fraction {fraction} must be in (0, 1).')
+    raise errors.InputError(
+        f'flattening fraction {fraction} must be in (0, 1).')
   peak = 0.0
   for step, d in zip(steps, previous):
     if np.isnan(d):

@@ -121,25 +121,29 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
       training length, a target outside (0, 1), a window < 2, ...).
   """
   if masking.mode not in MODES:
-    raise errors.InputError(f'masking.mode {masking.mode!r} is unknown; use one of '
-                     f'{", ".join(MODES)}.')
+    raise errors.InputError(
+        f'masking.mode {masking.mode!r} is unknown; use one of '
+        f'{", ".join(MODES)}.')
   if masking.iterative_timing not in TIMINGS:
-    raise errors.InputError(f'masking.iterative_timing {masking.iterative_timing!r}'
-                     f' is unknown; use one of {", ".join(TIMINGS)}.')
+    raise errors.InputError(
+        f'masking.iterative_timing {masking.iterative_timing!r}'
+        f' is unknown; use one of {", ".join(TIMINGS)}.')
   targets = parse_floats(masking.targets, 'masking.targets')
   for t in targets:
     if not 0.0 < t < 1.0:
-      raise errors.InputError(f'target sparsity {t} is outside (0, 1): it is the '
-                       'share of prunable weights remaining, e.g. '
-                       'masking.targets=0.07,0.036.')
+      raise errors.InputError(
+          f'target sparsity {t} is outside (0, 1): it is the '
+          'share of prunable weights remaining, e.g. '
+          'masking.targets=0.07,0.036.')
   if not targets:
     raise errors.InputError('masking.targets is empty; give e.g. 0.07,0.036.')
   distance.check_window(masking.early_bird_window,
                         masking.early_bird_threshold)
   total = exp.total_steps
   if masking.first_point < 1:
-    raise errors.InputError(f'masking.first_point {masking.first_point} must be '
-                     '>= 1 step.')
+    raise errors.InputError(
+        f'masking.first_point {masking.first_point} must be '
+        '>= 1 step.')
   doubling = doubling_points(int(masking.first_point), total)
   if masking.timing_points == 'doubling':
     points = doubling
@@ -157,8 +161,9 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
           'lengthen trunk.training.steps.')
   for f in () if absolute else iterative:
     if not 0.0 <= f <= 1.0:
-      raise errors.InputError(f'iterative fraction {f} is outside [0, 1] of the '
-                       "level's early-stop step.")
+      raise errors.InputError(
+          f'iterative fraction {f} is outside [0, 1] of the '
+          "level's early-stop step.")
   for t in iterative if absolute else ():
     if t % exp.eval_every:
       raise errors.InputError(f'iterative timing point {t:g} is not on the '
@@ -169,12 +174,14 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
                                    'masking.early_bird_every',
                                    allow_zero=True) or exp.eval_every
   if not 0.0 <= masking.match_tolerance < 1.0:
-    raise errors.InputError(f'masking.match_tolerance {masking.match_tolerance} '
-                     'must be in [0, 1) (an accuracy difference).')
+    raise errors.InputError(
+        f'masking.match_tolerance {masking.match_tolerance} '
+        'must be in [0, 1) (an accuracy difference).')
   if exp.config.pruning.rewind not in ('init', 'step'):
-    raise errors.InputError(f'trunk.pruning.rewind={exp.config.pruning.rewind!r}: '
-                     'early masking trains tickets from a rewind point; use '
-                     "a trunk rewinding to 'init' or 'step'.")
+    raise errors.InputError(
+        f'trunk.pruning.rewind={exp.config.pruning.rewind!r}: '
+        'early masking trains tickets from a rewind point; use '
+        "a trunk rewinding to 'init' or 'step'.")
   return Plan(
       mode=masking.mode, targets=targets,
       levels=target_levels(exp, params, targets), timing_points=points,

@@ -119,8 +119,9 @@ def score_weights(exp: Experiment, method: str, variables: dict[str, Any],
     The score tree (higher = keep).
   """
   if method not in METHODS:
-    raise errors.InputError(f'unknown pruning-at-init method {method!r}; known: '
-                     f'{", ".join(sorted(METHODS))}.')
+    raise errors.InputError(
+        f'unknown pruning-at-init method {method!r}; known: '
+        f'{", ".join(sorted(METHODS))}.')
   params, stats = variables['params'], variables['batch_stats']
   dense = exp.dense_masks(params)
   name = METHODS[method]
@@ -240,12 +241,14 @@ def parse_levels(levels: str, max_level: int) -> list[int]:
   try:
     out = sorted({int(x) for x in levels.split(',') if x.strip()})
   except ValueError as e:
-    raise errors.InputError(f'levels {levels!r} must be comma-separated integers, '
-                     'e.g. 3,6,9,12,15.') from e
+    raise errors.InputError(
+        f'levels {levels!r} must be comma-separated integers, '
+        'e.g. 3,6,9,12,15.') from e
   bad = [x for x in out if not 1 <= x <= max_level]
   if bad:
-    raise errors.InputError(f'levels {bad} are outside 1..{max_level} (the trunk\'s '
-                     'pruning.levels; level 0 is the dense network).')
+    raise errors.InputError(
+        f'levels {bad} are outside 1..{max_level} (the trunk\'s '
+        'pruning.levels; level 0 is the dense network).')
   return out
 
 

@@ -116,8 +116,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
                        '(config.trunk.pruning.levels); pick levels the '
                        'trunk has.')
   if not 1 <= s.replicates <= config.trunk.replicates:
-    raise errors.InputError(f'supermask.replicates={s.replicates} must be in 1..'
-                     f'{config.trunk.replicates} (the trunk\'s replicates).')
+    raise errors.InputError(
+        f'supermask.replicates={s.replicates} must be in 1..'
+        f'{config.trunk.replicates} (the trunk\'s replicates).')
   _choices(s.weight_init, sm.WEIGHT_INITS, 'frozen-weight init')
   for method in _csv_list(s.methods):
     sm.make_optimizer(s[method].learning_rate, s.steps, s[method].momentum,

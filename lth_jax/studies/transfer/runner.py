@@ -89,7 +89,8 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   ValueError: transfer level 16 is not a level of the source trunk (0-15).
   """
   if not spec.levels:
-    raise errors.InputError('no transfer levels given: pass e.g. levels=(0, 7, 15).')
+    raise errors.InputError(
+        'no transfer levels given: pass e.g. levels=(0, 7, 15).')
   for level in spec.levels:
     if isinstance(level, bool) or not isinstance(level, int) or not (
         0 <= level <= source_levels):
@@ -105,8 +106,9 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   try:
     re.compile(spec.head)
   except re.error as e:
-    raise errors.InputError(f'transfer head {spec.head!r} is not a valid regex: '
-                     f'{e}.') from e
+    raise errors.InputError(
+        f'transfer head {spec.head!r} is not a valid regex: '
+        f'{e}.') from e
 
 
 def in_head(path: str, head: str) -> bool:
@@ -294,9 +296,10 @@ def check_source(source: Experiment, target: Experiment,
   if jnp.issubdtype(source.dataset.train_images.dtype, jnp.integer):
     transfer_inputs.check_vocabularies(source.config, target.config)
   if source.run_dir.resolve() == target.run_dir.resolve():
-    raise errors.InputError(f'the target run is the source run ({source.run_dir}): '
-                     'transfer needs another data set, optimizer or '
-                     'schedule (or another --target_workdir).')
+    raise errors.InputError(
+        f'the target run is the source run ({source.run_dir}): '
+        'transfer needs another data set, optimizer or '
+        'schedule (or another --target_workdir).')
   if source.config.pruning.rewind not in SOURCE_REWINDS:
     raise errors.InputError(
         f'the source trunk rewinds by {source.config.pruning.rewind!r}, '
@@ -304,13 +307,15 @@ def check_source(source: Experiment, target: Experiment,
         f"{' or '.join(SOURCE_REWINDS)} (late rewinding: pruning.rewind="
         "'step').")
   if source.rewind_step >= target.total_steps:
-    raise errors.InputError(f"the source's rewind step {source.rewind_step} is not "
-                     f"before the end of the target's training "
-                     f'({target.total_steps} steps).')
+    raise errors.InputError(
+        f"the source's rewind step {source.rewind_step} is not "
+        f"before the end of the target's training "
+        f'({target.total_steps} steps).')
   if source.config.replicates < target.config.replicates:
-    raise errors.InputError(f'the target has {target.config.replicates} replicates '
-                     f'but the source config only {source.config.replicates}:'
-                     ' set the same replicates on both.')
+    raise errors.InputError(
+        f'the target has {target.config.replicates} replicates '
+        f'but the source config only {source.config.replicates}:'
+        ' set the same replicates on both.')
   branches.check_trunk_done(source, spec.levels)
   for r in range(target.config.replicates):
     path = storage.init_dir(source.run_dir, r)
@@ -399,8 +404,9 @@ def parse_spec(levels: str, variants: str, head: str,
   try:
     parsed = tuple(int(x) for x in levels.split(',') if x.strip())
   except ValueError as e:
-    raise errors.InputError(f'transfer levels {levels!r} are not comma-separated '
-                     'integers (e.g. "0,7,15").') from e
+    raise errors.InputError(
+        f'transfer levels {levels!r} are not comma-separated '
+        'integers (e.g. "0,7,15").') from e
   return TransferSpec(parsed, tuple(v.strip() for v in variants.split(',')
                                     if v.strip()), head, head_mask)
 
