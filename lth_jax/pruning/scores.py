@@ -236,8 +236,7 @@ def grasp(params: PyTree, masks: PyTree, *, loss_fn: LossFn | None = None,
   masks_lib.check_mask_tree(params, masks)
   hg = hessian_gradient_product(params, masks, loss_fn, batch, temperature)
   return scoring.on_prunable(lambda m, p, h: jnp.where(m, p, 0) * h, masks,
-                             params,
-                      hg)
+                             params, hg)
 
 
 @register_scorer('grasp_abs', needs=('loss_fn', 'batch'))
