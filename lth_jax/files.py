@@ -8,12 +8,14 @@ none. What a kill leaves of an unfinished write is recognised by
 ``lth_jax.runs.storage``; the training engine's checkpoints use them too.
 """
 import asyncio
+import csv
 import hashlib
+import io
 import json
 import os
 import pathlib
 import shutil
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from absl import logging
 import jax
@@ -67,6 +69,38 @@ def read_json(path: PathLike) -> Any:
 def read_jsonl(path: PathLike) -> list[dict[str, Any]]:
   with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+def csv_text(rows: Sequence[dict[str, Any]],
+             columns: Sequence[str] | None = None,
+             decimals: int | None = None) -> str:
+  """``rows`` as CSV text: ``columns`` (default: every key, first seen
+  first; other keys are left out), floats to ``decimals`` places if given.
+
+  >>> print(csv_text([{'a': 1, 'b': 0.12345}, {'a': 2, 'c': 'x'}], decimals=2))
+  a,b,c
+  1,0.12,
+  2,,x
+  <BLANKLINE>
+  """
+  if columns is None:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+  out = io.StringIO()
+  writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator='\n',
+                          extrasaction='ignore')
+  writer.writeheader()
+  for row in rows:
+    writer.writerow({k: (f'{v:.{decimals}f}' if decimals is not None
+                         and isinstance(v, float) else v)
+                     for k, v in row.items()})
+  return out.getvalue()
+
+
+def write_csv(path: PathLike, rows: Sequence[dict[str, Any]],
+              columns: Sequence[str] | None = None,
+              decimals: int | None = None) -> None:
+  """Writes ``csv_text(rows, columns, decimals)`` atomically."""
+  write_text_atomic(path, csv_text(rows, columns, decimals))
 
 
 class CorruptTreeError(errors.CorruptFileError):

@@ -4,8 +4,6 @@ A *summary* is one level of one replicate (a level's ``summary.json``); an
 aggregated *row* is one (run, branch, level) with the mean, minimum and
 maximum over replicates. Accuracies in rows are percentages.
 """
-import csv
-import io
 import pathlib
 from typing import Any, Iterable
 
@@ -67,14 +65,7 @@ def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
   """The rows as CSV text with the ``COLUMNS`` header."""
-  out = io.StringIO()
-  writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator='\n',
-                          extrasaction='ignore')
-  writer.writeheader()
-  for row in rows:
-    writer.writerow({k: (f'{v:.4f}' if isinstance(v, float) else v)
-                     for k, v in row.items()})
-  return out.getvalue()
+  return files.csv_text(rows, COLUMNS, decimals=4)
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | pathlib.Path) -> None:

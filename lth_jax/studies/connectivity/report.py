@@ -11,16 +11,14 @@
 * ``instability.png``: test and train instability vs k, one line per level
   (mean, min-max band), the threshold dashed.
 """
-import csv
-import io
 import pathlib
 from typing import Any, Sequence
 
 import matplotlib
 import numpy as np
 
+from lth_jax import files
 from lth_jax.studies.connectivity import instability
-from lth_jax.runs import storage
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -33,14 +31,7 @@ PATH_COLUMNS = ('level', 'weights_remaining_pct', 'rewind_step', 'replicate',
 def write_csv(rows: list[dict[str, Any]], path: pathlib.Path,
               columns: Sequence[str]) -> None:
   """Writes ``rows`` (floats to 4 decimals) atomically as CSV."""
-  out = io.StringIO()
-  writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator='\n',
-                          extrasaction='ignore')
-  writer.writeheader()
-  for row in rows:
-    writer.writerow({k: (f'{v:.4f}' if isinstance(v, float) else v)
-                     for k, v in row.items()})
-  storage.write_text_atomic(path, out.getvalue())
+  files.write_csv(path, rows, columns, decimals=4)
 
 
 def path_rows(paths: list[dict[str, Any]]) -> list[dict[str, Any]]:

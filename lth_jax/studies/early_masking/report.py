@@ -8,7 +8,6 @@ the final mask, ``t`` as a share of the dense early-stop step; per
 replicate the early-bird step, the flattening signal, the predicted and the
 measured emergence point (``lth_jax.studies.early_masking.emergence``).
 """
-import csv
 import pathlib
 from typing import Any
 
@@ -20,6 +19,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
+from lth_jax import files as files_lib
 from lth_jax import pruning
 from lth_jax.runs import layout
 from lth_jax.studies.early_masking import emergence
@@ -219,14 +219,6 @@ def to_markdown(rows: list[dict[str, Any]], columns: list[str]) -> str:
   return '\n'.join(lines)
 
 
-def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-  keys = list(dict.fromkeys(k for r in rows for k in r))
-  with open(path, 'w', newline='') as f:
-    writer = csv.DictWriter(f, keys)
-    writer.writeheader()
-    writer.writerows(rows)
-
-
 def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
                   first_point: int, dense_es: float) -> None:
   """Ticket accuracy vs t (log axis; t = 0 drawn at first_point / 2) with
@@ -334,13 +326,13 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
             for r in range(exp.config.replicates)]
     rows = oneshot_rows(exp, p, ests)
     files['csv'] = out / 'oneshot.csv'
-    write_csv(files['csv'], rows)
+    files_lib.write_csv(files['csv'], rows)
     est_rows = [{k: e[k] for k in ESTIMATE_COLUMNS} for e in ests]
     files['estimate_csv'] = out / 'oneshot_estimate.csv'
-    write_csv(files['estimate_csv'], est_rows)
+    files_lib.write_csv(files['estimate_csv'], est_rows)
     per_replicate = replicate_rows(ests, p.tolerance)
     files['replicates_csv'] = out / 'oneshot_replicates.csv'
-    write_csv(files['replicates_csv'], per_replicate)
+    files_lib.write_csv(files['replicates_csv'], per_replicate)
     files['accuracy_png'] = out / 'oneshot_accuracy.png'
     plot_accuracy(rows, files['accuracy_png'], p.timing_points[1],
                   float(np.mean([e['dense_early_stop'] for e in ests])))
@@ -355,7 +347,7 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
   else:
     rows, ests = iterative_rows(exp, p), []
     files['csv'] = out / 'iterative.csv'
-    write_csv(files['csv'], rows)
+    files_lib.write_csv(files['csv'], rows)
     parts.append(to_markdown(rows, ITERATIVE_COLUMNS))
   return {'markdown': '\n\n'.join(parts), 'files': files, 'rows': rows,
           'estimates': ests}

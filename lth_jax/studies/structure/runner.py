@@ -11,9 +11,7 @@ counts, inactive and zombie weights, components, coverage and state
 level, the run's outcome, the weights and accuracies at the split) and the
 figures of ``structure_plots``.
 """
-import csv
 import functools
-import pathlib
 from typing import Any, Sequence
 
 import jax
@@ -21,6 +19,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from lth_jax import files
 from lth_jax.analysis import structure as structure_lib
 from lth_jax.runs import layout
 from lth_jax.studies.structure import levels as structure_levels
@@ -119,16 +118,6 @@ def replicate_outcome(rows: list[dict[str, Any]], tasks: Sequence[str]
   return out
 
 
-def _write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-  fields = list(rows[0])
-  tmp = path.with_name(f'.{path.name}.tmp')
-  with open(tmp, 'w', newline='') as f:
-    w = csv.DictWriter(f, fields)
-    w.writeheader()
-    w.writerows(rows)
-  tmp.replace(path)
-
-
 def analyse_run(exp: Any, coverage: str | None = None,
                 figures: bool = True) -> dict[str, Any]:
   """Analyses every finished level of ``exp``'s trunk (see module doc)."""
@@ -165,7 +154,7 @@ def analyse_run(exp: Any, coverage: str | None = None,
         structure_plots.plot_relevance(
             structure_lib.input_relevance(params, masks, tasks), names,
             side, out_dir / f'relevance_r{r}.png', title)
-  _write_csv(out_dir / 'levels.csv', [
+  files.write_csv(out_dir / 'levels.csv', [
       {k: v for k, v in row.items()
        if k not in ('coverage', 'single_task_share')} for row in rows])
   storage.write_json(out_dir / 'levels.json', rows)

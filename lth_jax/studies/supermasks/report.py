@@ -16,11 +16,8 @@ def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
   """Writes ``rows`` (dicts with the same keys; ``curve`` left out)."""
   if not rows:
     return
-  cols = [c for c in rows[0] if c != 'curve']
-  lines = [','.join(cols)] + [
-      ','.join(f'{r[c]:.4f}' if isinstance(r[c], float) else str(r[c])
-               for c in cols) for r in rows]
-  files.write_text_atomic(path, '\n'.join(lines) + '\n')
+  files.write_csv(path, rows, [c for c in rows[0] if c != 'curve'],
+                  decimals=4)
 
 
 def summarise(rows: list[dict[str, Any]], keys: tuple[str, ...]

@@ -38,6 +38,7 @@ def check_vocabularies(source: ml_collections.ConfigDict,
   sides of a text pair: one data set, or one shared vocabulary built with
   the same data options.
 
+  >>> from lth_jax.lottery import config as config_lib
   >>> c = config_lib.default_config()
   >>> c.data.name = 'newsgroups20'
   >>> t = c.copy_and_resolve_references()

@@ -86,7 +86,8 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   >>> check_spec(TransferSpec(levels=(16,)), source_levels=15)
   Traceback (most recent call last):
   ...
-  ValueError: transfer level 16 is not a level of the source trunk (0-15).
+  lth_jax.errors.InputError: transfer level 16 is not a level of the source
+  trunk (0-15).
   """
   if not spec.levels:
     raise errors.InputError(
