@@ -86,8 +86,7 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   >>> check_spec(TransferSpec(levels=(16,)), source_levels=15)
   Traceback (most recent call last):
   ...
-  lth_jax.errors.InputError: transfer level 16 is not a level of the source
-  trunk (0-15).
+  lth_jax.errors.InputError: transfer level 16 is not a level of the ...
   """
   if not spec.levels:
     raise errors.InputError(
