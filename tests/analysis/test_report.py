@@ -144,4 +144,4 @@ def test_launcher_writes_the_report_and_prints_the_table(tmp_path):
   bad = run_launcher(f'--workdirs={tmp_path / "missing"}')
   assert bad.returncode == 2
   assert bad.stderr.strip().splitlines()[-1].startswith(
-      'error: FileNotFoundError:')
+      'error: MissingInputError:')
