@@ -44,6 +44,7 @@ import numpy as np
 
 from lth_jax import errors
 from lth_jax.training import batching
+from lth_jax.training import chunks
 from lth_jax.training import checkpoints
 from lth_jax.training import losses
 from lth_jax.training import replicates
@@ -136,75 +137,14 @@ class Run(NamedTuple):
   stopped: bool
 
 
-def chunk_ends(start: int, total: int, every: tuple[int, ...],
-               extra: tuple[int, ...] = (),
-               steps_per_epoch: int | None = None) -> list[int]:
-  """Sorted steps in ``(start, total]`` where a chunk of training must end.
-
-  With ``steps_per_epoch``, chunks that would touch more than two epochs
-  are split at epoch boundaries (a chunk gets two epochs' data orders).
-
-  >>> chunk_ends(0, 10, (4,), (3,))
-  [3, 4, 8, 10]
-  >>> chunk_ends(0, 10, (10,), (), steps_per_epoch=3)
-  [6, 10]
-  """
-  ends = {total}
-  for e in every:
-    if e:
-      ends.update(range((start // e + 1) * e, total, e))
-  ends.update(s for s in extra if start < s < total)
-  ends = sorted(ends)
-  if not steps_per_epoch:
-    return ends
-  out, step = [], start
-  for end in ends:
-    while batching.epochs_touched(step, end - step, steps_per_epoch) > 2:
-      step = (step // steps_per_epoch + 2) * steps_per_epoch
-      out.append(step)
-    out.append(end)
-    step = end
-  return out
-
-
-class EpochOrders:
-  """Per-epoch data orders of a replicate group, computed once per epoch.
-
-  ``orders(stacked_keys, epoch)`` is ``[K, 2, N]``: the permutations of
-  ``epoch`` and ``epoch + 1`` for every replicate (the same values
-  ``batching.chunk_indices`` would compute, without re-sorting per chunk).
-  """
-
-  def __init__(self, num_examples: int, place: Callable[[Any], Any]):
-    self._n = num_examples
-    self._place = place
-    self._cache: dict[int, jax.Array] = {}
-
-  def __call__(self, keys: jax.Array, epoch: int) -> jax.Array:
-    for e in (epoch, epoch + 1):
-      if e not in self._cache:
-        self._cache[e] = _group_permutations(keys, e, self._n)
-    self._cache = {e: v for e, v in self._cache.items() if e >= epoch}
-    return self._place(jnp.concatenate(
-        [self._cache[epoch], self._cache[epoch + 1]], axis=1))
-
-
-@functools.partial(jax.jit, static_argnums=2)
-def _group_permutations(keys: jax.Array, epoch: int, num_examples: int
-                        ) -> jax.Array:
-  """``[K, 1, N]``: one epoch's data order for each replicate's key."""
-  return jax.vmap(lambda k: batching.epoch_permutations(
-      k, epoch, 1, num_examples))(keys)
-
-
 def _train_chunk(state_and_perms, data, **kwargs):
   state, perms = state_and_perms
   return steps_lib.train_steps(state, data, perms=perms, **kwargs)
 
 
 def _run_chunk(spec: LoopSpec, executor: replicates.Executor,
-               train_step: TrainStep, orders: EpochOrders, stacked: Any,
-               data: batching.DeviceData, step: int, n: int
+               train_step: TrainStep, orders: chunks.EpochOrders,
+               stacked: Any, data: batching.DeviceData, step: int, n: int
                ) -> tuple[Any, jax.Array, jax.Array]:
   """Trains ``n`` steps from ``step``: one scan, or ``steps_per_call`` calls.
 
@@ -370,8 +310,8 @@ def train(states: Sequence[Any], data: batching.DeviceData, spec: LoopSpec,
   hook_steps = tuple(sorted({s for h in hooks for s in h.steps}))
   step = start
   tic = time.time()
-  orders = EpochOrders(data.train_images.shape[0], executor.place)
-  for end in chunk_ends(start, spec.total_steps,
+  orders = chunks.EpochOrders(data.train_images.shape[0], executor.place)
+  for end in chunks.chunk_ends(start, spec.total_steps,
                         (spec.eval_every, spec.checkpoint_every), hook_steps,
                         spec.steps_per_epoch):
     if not active.any():

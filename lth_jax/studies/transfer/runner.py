@@ -28,7 +28,7 @@ written.
 """
 import json
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -42,73 +42,22 @@ from lth_jax.lottery import imp
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import storage
 from lth_jax.studies.transfer import inputs as transfer_inputs
+from lth_jax.studies.transfer import spec as spec_lib
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import tree_paths
 from lth_jax.training.progress import Progress
 
 PyTree = Any
 
-VARIANTS = ('ticket', 'reinit', 'random')
-HEAD_MASKS = ('dense', 'pruned')
 #: Source rewinding modes a ticket can be transferred from.
 SOURCE_REWINDS = ('init', 'step')
 #: Folded into a target replicate's control key for transfer randomness.
 TRANSFER_SALT = 19
-
-
-class TransferSpec(NamedTuple):
-  """What to transfer.
-
-  Attributes:
-    levels: the source levels to transfer (each also a target level), in
-      the order they train.
-    variants: a subset of ``VARIANTS``; controls skip level 0 (dense),
-      where ``random`` and ``reinit`` coincide with a dense fresh init.
-    head: regex over parameter paths of the layers re-initialised for the
-      target (``''``: none, the whole source network transfers).
-    head_mask: ``'dense'`` or ``'pruned'`` (random, the source head's kept
-      fraction).
-  """
-  levels: tuple[int, ...]
-  variants: tuple[str, ...] = VARIANTS
-  head: str = r'^output/'
-  head_mask: str = 'dense'
-
-
-def is_none(x: Any) -> bool:
-  return x is None
-
-
-def check_spec(spec: TransferSpec, source_levels: int) -> None:
-  """Raises ``ValueError`` for a spec that cannot run on the source.
-
-  >>> check_spec(TransferSpec(levels=(0, 3)), source_levels=15)
-  >>> check_spec(TransferSpec(levels=(16,)), source_levels=15)
-  Traceback (most recent call last):
-  ...
-  lth_jax.errors.InputError: transfer level 16 is not a level of the ...
-  """
-  if not spec.levels:
-    raise errors.InputError(
-        'no transfer levels given: pass e.g. levels=(0, 7, 15).')
-  for level in spec.levels:
-    if isinstance(level, bool) or not isinstance(level, int) or not (
-        0 <= level <= source_levels):
-      raise errors.InputError(f'transfer level {level!r} is not a level of the '
-                       f'source trunk (0-{source_levels}).')
-  unknown = sorted(set(spec.variants) - set(VARIANTS))
-  if unknown or not spec.variants:
-    raise errors.InputError(f'unknown transfer variants {unknown or "(none)"}; '
-                     f'known: {", ".join(VARIANTS)}.')
-  if spec.head_mask not in HEAD_MASKS:
-    raise errors.InputError(f'unknown head_mask {spec.head_mask!r}; known: '
-                     f'{", ".join(HEAD_MASKS)}.')
-  try:
-    re.compile(spec.head)
-  except re.error as e:
-    raise errors.InputError(
-        f'transfer head {spec.head!r} is not a valid regex: '
-        f'{e}.') from e
+# The spec of a transfer, re-exported.
+VARIANTS = spec_lib.VARIANTS
+HEAD_MASKS = spec_lib.HEAD_MASKS
+TransferSpec = spec_lib.TransferSpec
+check_spec = spec_lib.check_spec
 
 
 def in_head(path: str, head: str) -> bool:
@@ -121,7 +70,7 @@ def in_head(path: str, head: str) -> bool:
 
 
 def _flat(tree: PyTree) -> dict[str, Any]:
-  flat, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=is_none)
+  flat, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=pruning.masks.is_none)
   return {tree_paths.path_to_str(p): x for p, x in flat}
 
 
@@ -174,7 +123,7 @@ def transplant(source: PyTree, target: PyTree, head: str) -> PyTree:
           f'{head!r}).')
   return tree_paths.map_with_path(
       lambda p, t: t if in_head(p, head) or t is None else jnp.asarray(
-          src[p], jnp.result_type(t)), target, is_leaf=is_none)
+          src[p], jnp.result_type(t)), target, is_leaf=pruning.masks.is_none)
 
 
 def transplant_masks(source: PyTree, target_dense: PyTree, head: str,
@@ -221,7 +170,7 @@ def transplant_masks(source: PyTree, target_dense: PyTree, head: str,
     leaf_key = jax.random.fold_in(key, sum(map(ord, path)))
     return pruning.keep_top_k(jax.random.uniform(leaf_key, m.shape),
                                 jnp.ones(m.shape, jnp.bool_), k)
-  return tree_paths.map_with_path(leaf, masks, is_leaf=is_none)
+  return tree_paths.map_with_path(leaf, masks, is_leaf=pruning.masks.is_none)
 
 
 def branch_name(source_hash: str, variant: str,
