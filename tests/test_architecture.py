@@ -32,3 +32,10 @@ def test_a_broken_layer_is_caught(tmp_path):
                           capture_output=True, text=True, check=False)
   assert result.returncode != 0
   assert 'BROKEN' in result.stdout
+
+
+def test_no_module_is_long():
+  """Small modules, one concept each (~400 lines; 450 at most)."""
+  long = {str(p.relative_to(REPO)): n for p in (REPO / 'lth_jax').rglob('*.py')
+          if (n := len(p.read_text().splitlines())) > 450}
+  assert not long, long
