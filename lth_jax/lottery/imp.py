@@ -10,6 +10,7 @@ from typing import Any, Iterator, NamedTuple
 
 import ml_collections
 
+from lth_jax.lottery import captures
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
@@ -114,14 +115,12 @@ def start_state(exp: Experiment, replicate: int, level: int) -> Any:
 def rewind_point_saver(exp: Experiment, jobs: list[jobs_lib.Job]
                        ) -> engine.AtSteps:
   """The hook that saves each job's weights at ``exp.rewind_step``."""
-  def save(step, states):
+  def where(job, step):
     del step
-    for job, state in zip(jobs, states):
-      if processes.owns(job.replicate, exp.config.replicates):
-        storage.save_tree(
-            storage.rewind_point_dir(exp.run_dir, job.replicate),
-            {'params': state.params, 'batch_stats': state.batch_stats})
-  return engine.AtSteps((exp.rewind_step,), save)
+    if processes.owns(job.replicate, exp.config.replicates):
+      return storage.rewind_point_dir(exp.run_dir, job.replicate)
+    return None
+  return captures.capture_at(jobs, (exp.rewind_step,), where, overwrite=True)
 
 
 def run_levels(exp: Experiment, progress: Progress | None = None) -> None:

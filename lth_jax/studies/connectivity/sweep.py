@@ -37,13 +37,13 @@ from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
 from lth_jax.runs import layout
 from lth_jax.studies.connectivity import instability
+from lth_jax.lottery import captures
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import lock as run_lock
 from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import checkpoints
 from lth_jax.training import durations
-from lth_jax.training import engine
 
 Log = Callable[[str], None]
 
@@ -159,16 +159,10 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
       exp, total_steps=max(steps),
       eval_every=math.gcd(exp.eval_every, *steps))
 
-  def save_points(step, states):
-    for job, state in zip(jobs, states):
-      path = point_dir(out_dir, job.replicate, step)
-      if not storage.tree_exists(path):
-        storage.save_tree(path, {'params': state.params,
-                                 'batch_stats': state.batch_stats})
-
   log(f'capturing rewind points {steps} of replicates {todo}')
-  runs = jobs_lib.train(short, 0, jobs,
-                        hooks=(engine.AtSteps(steps, save_points),))
+  runs = jobs_lib.train(short, 0, jobs, hooks=(captures.capture_at(
+      jobs, steps, lambda job, step: point_dir(out_dir, job.replicate,
+                                               step)),))
   for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
         storage.level_dir(trunk_dir, job.replicate, 0) / layout.METRICS)

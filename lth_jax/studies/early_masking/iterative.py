@@ -8,6 +8,7 @@ then only its mask source (``mask_source``, with ``mask_source.json``).
 import pathlib
 from typing import Any
 
+from lth_jax.lottery import captures
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
 from lth_jax.runs import storage
@@ -17,7 +18,6 @@ from lth_jax.studies.early_masking import replay
 from lth_jax.studies.early_masking import tickets as tickets_lib
 from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.training import engine
 
 
 def iterative_dir(exp: Experiment, point: float, replicate: int,
@@ -95,18 +95,16 @@ def train_capturing(exp: Experiment, p: validation.Plan,
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step), t.level))
 
-  def save(step, states):
-    for job, state in zip(jobs, states):
-      point = points[job.out_dir]
-      keep = step == point if absolute else step % exp.eval_every == 0
-      path = job.out_dir / layout.CAPTURES / f'step_{step}'
-      if keep and not storage.tree_exists(path):
-        storage.save_tree(path, replay.variables_of(state))
+  def where(job, step):
+    point = points[job.out_dir]
+    keep = step == point if absolute else step % exp.eval_every == 0
+    return (job.out_dir / layout.CAPTURES / layout.step_name(step)
+            if keep else None)
 
   steps = (tuple(sorted({int(x) for x in points.values()})) if absolute
            else tuple(range(exp.eval_every, exp.total_steps + 1,
                             exp.eval_every)))
-  jobs_lib.run(exp, todo[0].level, jobs, (engine.AtSteps(steps, save),),
+  jobs_lib.run(exp, todo[0].level, jobs, (captures.capture_at(jobs, steps, where),),
                replay.progress(exp))
 
 

@@ -15,13 +15,13 @@ import numpy as np
 
 from lth_jax import errors
 from lth_jax import files
+from lth_jax.lottery import captures
 from lth_jax.lottery import imp
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.early_masking import validation
 from lth_jax.lottery.experiment import Experiment
-from lth_jax.training import engine
 from lth_jax.training.progress import Progress
 
 
@@ -64,8 +64,7 @@ def capture_steps(p: validation.Plan, exp: Experiment, replicate: int
   return sorted(steps)
 
 
-def variables_of(state: Any) -> dict[str, Any]:
-  return {'params': state.params, 'batch_stats': state.batch_stats}
+variables_of = captures.variables_of
 
 
 def ensure_dense(exp: Experiment) -> None:
@@ -103,15 +102,14 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
   if not jobs:
     return
 
-  def save(step, states):
-    for job, state in zip(jobs, states):
-      path = job.out_dir / f'step_{step}'
-      if step in wanted[job.replicate] and not storage.tree_exists(path):
-        storage.save_tree(path, variables_of(state))
+  def where(job, step):
+    if step in wanted[job.replicate]:
+      return job.out_dir / layout.step_name(step)
+    return None
 
   steps = tuple(sorted(set().union(*wanted.values()) - {0}))
-  runs = jobs_lib.train(exp, 0, jobs, (engine.AtSteps(steps, save),),
-                        progress(exp))
+  hook = captures.capture_at(jobs, steps, where)
+  runs = jobs_lib.train(exp, 0, jobs, (hook,), progress(exp))
   for job, run_ in zip(jobs, runs):
     like = exp.init_variables(job.replicate)
     trunk = storage.load_tree(storage.level_dir(
