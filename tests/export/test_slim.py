@@ -1,7 +1,9 @@
-"""Slimming MLP tickets: exact unit counts, same logits, folded zombies."""
+"""Slimming MLP tickets (exact unit counts, same logits, folded zombies) and
+their CSR inference."""
 import numpy as np
 import pytest
 
+from lth_jax.export import csr
 from lth_jax.export import slim
 
 
@@ -103,3 +105,32 @@ def test_bad_masks_and_models_name_the_problem():
     slim.slim_mlp(params, masks)
   with pytest.raises(ValueError, match="not an MLP's"):
     slim.slim_mlp({'conv_0': {'kernel': np.ones((3, 3, 1, 2))}}, None)
+
+
+@pytest.mark.parametrize('backend', csr.available_backends())
+def test_csr_forward_matches_the_masked_network(backend):
+  rng = np.random.default_rng(0)
+  sizes = (64, 40, 20, 5)
+  names = ('hidden_0', 'hidden_1', 'output')
+  params = {n: {'kernel': rng.normal(0, .3, (a, b)).astype(np.float32),
+                'bias': rng.normal(0, .1, b).astype(np.float32)}
+            for n, a, b in zip(names, sizes, sizes[1:])}
+  masks = {n: {'kernel': rng.random(p['kernel'].shape) < 0.1, 'bias': None}
+           for n, p in params.items()}
+  s = slim.slim_mlp(params, masks)
+  model = csr.CsrMLP.from_slim(s)
+  assert model.nnz() == sum(int((k != 0).sum()) for k in s.kernels)
+  x = rng.random((9, 8, 8, 1), np.float32)
+  want = numpy_logits(params, masks, x)
+  for batch in (x[:1], x):
+    got = csr.forward(model, batch, backend)
+    assert got.shape == (len(batch), 5) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want[:len(batch)], rtol=1e-5, atol=1e-5)
+  broken = model._replace(bias=np.zeros_like(model.bias))
+  assert np.abs(csr.forward(broken, x, backend) - want).max() > 1e-3
+
+
+def test_unknown_backend_names_the_known_ones():
+  model = csr.CsrMLP.from_slim(slim.slim_mlp(*small_mlp()))
+  with pytest.raises(ValueError, match="known: \\('numba', 'scipy'\\)"):
+    csr.forward(model, np.zeros((1, 6)), 'mkl')
