@@ -38,7 +38,9 @@ setuptools.setup(
         'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4',
                  'tensorflow-cpu>=2.18,<2.22',
                  # The export tests' PyTorch checks (CPU wheel, ~20 s).
-                 'torch==2.13.0'],
-        'bench': ['torch==2.13.0'],  # the version benchmarked (CPU build)
+                 'torch==2.13.0', 'numba>=0.60,<0.70'],
+        # torch: the version benchmarked (CPU build); numba: the CSR
+        # kernels of lth_jax.export.csr.
+        'bench': ['torch==2.13.0', 'numba>=0.60,<0.70'],
     },
 )
