@@ -2,6 +2,7 @@ r"""Exports one level of a lottery run: ticket, slim MLP, PyTorch, open_lth.
 
   python -m experiments.export --run_dir=results/lth_lenet/<hash> \
       --level=15 --format=torch
+  python -m experiments.export --run_dir=... --level=0,3,7,12,15 --format=slim
 
 Formats (``lth_jax.export.formats``): ``ticket`` (compact checksummed
 file), ``slim`` (the slimmed dense MLP as a ticket), ``torch`` (safetensors
@@ -9,7 +10,7 @@ in ``torch.nn.utils.prune`` names; ``--layout=plain`` for a pruned state
 dict), ``open_lth`` (a directory with ``model_<step>.pth`` and
 ``mask.pth``), ``nm24`` (2:4 values + metadata). ``--out`` defaults to
 ``<run_dir>/export/level_<L>`` plus the format's suffix. Prints one line:
-sizes, kept weights, units slimming removes, sha256.
+sizes, kept weights, units slimming removes, sha256 (one line per level).
 """
 import pathlib
 
@@ -21,8 +22,8 @@ from lth_jax.lottery import storage
 
 _RUN_DIR = flags.DEFINE_string('run_dir', None, 'workdir/<run-hash>.',
                                required=True)
-_LEVEL = flags.DEFINE_integer('level', None, 'Level to export.',
-                              required=True)
+_LEVEL = flags.DEFINE_list('level', None, 'Level(s) to export: one line '
+                           'each.', required=True)
 _FORMAT = flags.DEFINE_enum('format', 'ticket', formats.FORMATS, 'Format.')
 _OUT = flags.DEFINE_string('out', None, 'Output file (directory for '
                            'open_lth).')
@@ -44,18 +45,23 @@ def main(argv):
   if not (run_dir / 'config.json').exists():
     raise FileNotFoundError(f'--run_dir={run_dir} holds no config.json: pass '
                             'workdir/<run-hash> of a lottery run.')
-  level = _LEVEL.value
-  if not storage.level_done(run_dir, _REPLICATE.value, level):
-    raise ValueError(f'level {level} of replicate {_REPLICATE.value} is not '
-                     f'finished in {run_dir}: pick a finished level.')
+  levels = [int(level) for level in _LEVEL.value]
+  if _OUT.value and len(levels) > 1:
+    raise ValueError('--out names one file: pass one --level with it, or '
+                     'leave --out out.')
+  for level in levels:
+    if not storage.level_done(run_dir, _REPLICATE.value, level):
+      raise ValueError(f'level {level} of replicate {_REPLICATE.value} is '
+                       f'not finished in {run_dir}: pick a finished level.')
   config = storage.read_config(run_dir)
-  out = _OUT.value or str(run_dir / 'export' / (
-      f'level_{level}{formats.SUFFIX[_FORMAT.value]}'))
-  summary = formats.export(
-      run_dir, level, _FORMAT.value, out, replicate=_REPLICATE.value,
-      weights=_WEIGHTS.value, layout=_LAYOUT.value, step=_STEP.value,
-      input_shape=INPUT_SHAPES.get(config.get('data.name')))
-  print(formats.summary_line(summary))
+  for level in levels:
+    out = _OUT.value or str(run_dir / 'export' / (
+        f'level_{level}{formats.SUFFIX[_FORMAT.value]}'))
+    summary = formats.export(
+        run_dir, level, _FORMAT.value, out, replicate=_REPLICATE.value,
+        weights=_WEIGHTS.value, layout=_LAYOUT.value, step=_STEP.value,
+        input_shape=INPUT_SHAPES.get(config.get('data.name')))
+    print(formats.summary_line(summary), flush=True)
 
 
 if __name__ == '__main__':
