@@ -1,15 +1,17 @@
 """CPU sparse inference of an MLP ticket: CSR kernels, slimmed first.
 
-``CsrMLP.from_slim`` stores each layer of a ``SlimMLP`` (see ``slim``) as a
-CSR matrix ``[out, in]`` of its non-zero weights; ``forward`` runs the
-ReLU MLP on NumPy inputs with one of two backends:
+``CsrMLP.from_slim`` stores each layer of a ``SlimMLP`` (see ``slim``) as
+CSR matrices of its non-zero weights; ``forward`` runs the ReLU MLP on
+NumPy inputs with one of two backends:
 
 * ``'numba'`` (when numba is installed, the ``[bench]`` extra): one
-  compiled function per call. At batch 1 it walks the rows (a gather-dot
-  per output unit, no temporaries); at larger batches it keeps the
-  activations as ``[units, batch]`` and adds ``weight * row`` per kept
-  weight (contiguous along the batch, vectorised); one thread (a
-  ``prange`` over rows lost badly on a shared 2-core machine).
+  compiled function per call. At batch 1 it walks the inputs of each
+  layer and scatters each non-zero one along its kept weights (``[in,
+  out]`` CSR: zero pixels and dead ReLUs cost nothing); at larger batches
+  it keeps the activations as ``[units, batch]`` and, per output unit
+  (``[out, in]`` CSR), adds ``weight * row`` per kept weight (contiguous
+  along the batch, vectorised); one thread (a ``prange`` over rows lost
+  badly on a shared 2-core machine).
 * ``'scipy'``: ``scipy.sparse`` CSR products (``W @ h``), one call per
   layer.
 
@@ -26,55 +28,78 @@ from lth_jax.export import slim as slim_lib
 BACKENDS = ('numba', 'scipy')
 
 
+class Csr(NamedTuple):
+  """Every layer's CSR arrays, concatenated (indptr is layer-local).
+
+  Attributes:
+    indptr: int32, per layer ``rows + 1`` row pointers.
+    indices, data: int32 columns and float32 values of the non-zeros.
+    offsets: int64 ``[L, 2]``: where each layer's indptr and non-zeros
+      start.
+  """
+  indptr: np.ndarray
+  indices: np.ndarray
+  data: np.ndarray
+  offsets: np.ndarray
+
+  @classmethod
+  def of(cls, mats: list[sparse.csr_matrix]) -> 'Csr':
+    offsets = np.zeros((len(mats), 2), np.int64)
+    offsets[1:, 0] = np.cumsum([m.shape[0] + 1 for m in mats])[:-1]
+    offsets[1:, 1] = np.cumsum([m.nnz for m in mats])[:-1]
+    return cls(np.concatenate([m.indptr for m in mats]).astype(np.int32),
+               np.concatenate([m.indices for m in mats]).astype(np.int32),
+               np.concatenate([m.data for m in mats]).astype(np.float32),
+               offsets)
+
+
 class CsrMLP(NamedTuple):
-  """A slim MLP as CSR layers (all layers' arrays concatenated).
+  """A slim MLP as CSR layers.
 
   Attributes:
     inputs: int ``[k]``: input features read (of the flattened input).
     sizes: int ``[L + 1]``: widths, inputs first.
-    indptr: int32, per layer ``out + 1`` row pointers (layer-local).
-    indices, data: per layer the column indices and values, concatenated.
-    bias: float32, per layer ``out`` biases, concatenated.
-    offsets: int64 ``[L, 3]``: per layer, where its indptr, indices/data
-      and bias start.
+    bias: float32, the layers' biases concatenated.
+    bias_offsets: int64 ``[L]``: where each layer's bias starts.
+    by_out: the weights as ``[out, in]`` CSR (a row per output unit: the
+      batch kernel and scipy).
+    by_in: the weights as ``[in, out]`` CSR (a row per input: the batch-1
+      kernel, which skips inputs that are zero).
   """
   inputs: np.ndarray
   sizes: np.ndarray
-  indptr: np.ndarray
-  indices: np.ndarray
-  data: np.ndarray
   bias: np.ndarray
-  offsets: np.ndarray
+  bias_offsets: np.ndarray
+  by_out: Csr
+  by_in: Csr
 
   @classmethod
   def from_slim(cls, s: slim_lib.SlimMLP) -> 'CsrMLP':
-    mats = [sparse.csr_matrix(k.T) for k in s.kernels]
-    for m in mats:
+    by_out = [sparse.csr_matrix(k.T) for k in s.kernels]
+    by_in = [sparse.csr_matrix(k) for k in s.kernels]
+    for m in by_out + by_in:
       m.sort_indices()
-    offsets = np.zeros((len(mats), 3), np.int64)
-    offsets[1:, 0] = np.cumsum([m.shape[0] + 1 for m in mats])[:-1]
-    offsets[1:, 1] = np.cumsum([m.nnz for m in mats])[:-1]
-    offsets[1:, 2] = np.cumsum([m.shape[0] for m in mats])[:-1]
-    return cls(
-        s.inputs.astype(np.int64),
-        np.array([len(s.inputs)] + [m.shape[0] for m in mats], np.int64),
-        np.concatenate([m.indptr for m in mats]).astype(np.int32),
-        np.concatenate([m.indices for m in mats]).astype(np.int32),
-        np.concatenate([m.data for m in mats]).astype(np.float32),
-        np.concatenate(s.biases).astype(np.float32), offsets)
+    widths = [len(b) for b in s.biases]
+    return cls(s.inputs.astype(np.int64),
+               np.array([len(s.inputs)] + widths, np.int64),
+               np.concatenate(s.biases).astype(np.float32),
+               np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64),
+               Csr.of(by_out), Csr.of(by_in))
 
   def nnz(self) -> int:
-    return int(self.data.size)
+    return int(self.by_out.data.size)
 
   def scipy_layers(self) -> list[tuple[sparse.csr_matrix, np.ndarray]]:
     """Per layer, the CSR matrix ``[out, in]`` and the bias."""
     out = []
-    for l, (p, z, b) in enumerate(self.offsets):
+    c = self.by_out
+    for l, (p, z) in enumerate(c.offsets):
       rows, cols = self.sizes[l + 1], self.sizes[l]
-      ptr = self.indptr[p:p + rows + 1]
+      ptr = c.indptr[p:p + rows + 1]
       nnz = ptr[-1]
+      b = self.bias_offsets[l]
       out.append((sparse.csr_matrix(
-          (self.data[z:z + nnz], self.indices[z:z + nnz], ptr),
+          (c.data[z:z + nnz], c.indices[z:z + nnz], ptr),
           shape=(rows, cols)), self.bias[b:b + rows]))
     return out
 
@@ -96,11 +121,14 @@ def forward(model: CsrMLP, x: np.ndarray, backend: str = 'numba'
     return _scipy_forward(model, x)
   if backend != 'numba':
     raise ValueError(f'unknown backend {backend!r}; known: {BACKENDS}.')
-  kernels = _numba_kernels()
+  one, many = _numba_kernels()
   out = np.empty((len(x), int(model.sizes[-1])), np.float32)
-  fn = kernels[0] if len(x) == 1 else kernels[1]
-  fn(x, model.inputs, model.sizes, model.indptr, model.indices, model.data,
-     model.bias, model.offsets, out)
+  if len(x) == 1:
+    one(x, model.inputs, model.sizes, *model.by_in, model.bias,
+        model.bias_offsets, out)
+  else:
+    many(x, model.inputs, model.sizes, *model.by_out, model.bias,
+         model.bias_offsets, out)
   return out
 
 
@@ -121,7 +149,8 @@ def _numba_kernels():
   import numba  # pylint: disable=import-outside-toplevel
 
   @numba.njit(cache=False, nogil=True)
-  def one(x, inputs, sizes, indptr, indices, data, bias, offsets, out):
+  def one(x, inputs, sizes, indptr, indices, data, offsets, bias,
+          bias_offsets, out):
     width = sizes.max()
     h = np.empty(width, np.float32)
     g = np.empty(width, np.float32)
@@ -129,18 +158,24 @@ def _numba_kernels():
       h[j] = x[0, inputs[j]]
     last = len(sizes) - 2
     for l in range(last + 1):
-      p, z, b = offsets[l, 0], offsets[l, 1], offsets[l, 2]
+      p, z, b = offsets[l, 0], offsets[l, 1], bias_offsets[l]
       for r in range(sizes[l + 1]):
-        acc = bias[b + r]
-        for k in range(indptr[p + r], indptr[p + r + 1]):
-          acc += data[z + k] * h[indices[z + k]]
-        g[r] = acc if l == last or acc > 0 else np.float32(0)
+        g[r] = bias[b + r]
+      for j in range(sizes[l]):
+        v = h[j]
+        if v != 0:  # Zero inputs (and dead ReLUs) add nothing.
+          for k in range(indptr[p + j], indptr[p + j + 1]):
+            g[indices[z + k]] += v * data[z + k]
+      if l < last:
+        for r in range(sizes[l + 1]):
+          g[r] = max(g[r], np.float32(0))
       h, g = g, h
     for r in range(sizes[-1]):
       out[0, r] = h[r]
 
   @numba.njit(cache=False, nogil=True, fastmath=True)
-  def many(x, inputs, sizes, indptr, indices, data, bias, offsets, out):
+  def many(x, inputs, sizes, indptr, indices, data, offsets, bias,
+           bias_offsets, out):
     n = x.shape[0]
     h = np.empty((sizes[0], n), np.float32)
     for s in range(n):
@@ -148,7 +183,7 @@ def _numba_kernels():
         h[j, s] = x[s, inputs[j]]
     last = len(sizes) - 2
     for l in range(last + 1):
-      p, z, b = offsets[l, 0], offsets[l, 1], offsets[l, 2]
+      p, z, b = offsets[l, 0], offsets[l, 1], bias_offsets[l]
       g = np.empty((sizes[l + 1], n), np.float32)
       for r in range(sizes[l + 1]):
         g[r, :] = bias[b + r]
