@@ -15,8 +15,10 @@ side in one process:
 * ``scipy``: the same CSR layers through ``scipy.sparse`` products.
 
 Timed per batch size (1, 32, 1,000): the median of ``--calls`` calls
-(``--calls // 10`` at 1,000), in ``--rounds`` rounds that alternate the
-paths; each path keeps its best round (the machine is shared). Speed-ups
+(``--calls // 10`` at 1,000) per path, the paths' calls interleaved one by
+one so that load from other jobs hits all alike, in ``--rounds`` rounds;
+each path keeps its best round (the machine is shared). The load average
+is printed before and after. Speed-ups
 are against ``dense`` in the same process. Also reported: whether each
 path's predictions equal the dense ones on the whole test set, the largest
 logit difference, what slimming removed, and the ticket's bytes.
@@ -79,15 +81,18 @@ def dir_bytes(path: pathlib.Path) -> int:
   return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
 
-def median_ms(fn, x, calls: int) -> float:
-  """Median milliseconds of ``fn(x)`` over ``calls`` calls (after one)."""
-  jax.block_until_ready(fn(x))
-  times = []
+def median_ms(fns: dict, inputs: dict, calls: int) -> dict[str, float]:
+  """Median milliseconds per path, the paths' calls interleaved (each
+  call of every path in turn), so that a busy machine slows all alike."""
+  for k, fn in fns.items():
+    jax.block_until_ready(fn(inputs[k]))
+  times = {k: [] for k in fns}
   for _ in range(calls):
-    tic = time.perf_counter()
-    jax.block_until_ready(fn(x))
-    times.append(time.perf_counter() - tic)
-  return 1e3 * float(np.median(times))
+    for k, fn in fns.items():
+      tic = time.perf_counter()
+      jax.block_until_ready(fn(inputs[k]))
+      times[k].append(time.perf_counter() - tic)
+  return {k: 1e3 * float(np.median(v)) for k, v in times.items()}
 
 
 def batched(fn, images, batch: int = 1000) -> np.ndarray:
@@ -156,11 +161,12 @@ def measure(name: str, ticket_path: pathlib.Path, level_trained, dense_ckpt,
       'ms': {}}
   for batch in map(int, _BATCHES.value):
     calls = max(_CALLS.value // 10, 5) if batch >= 1000 else _CALLS.value
+    inputs = {k: (np_images if numpy else images)[:batch]
+              for k, (_, numpy) in fns.items()}
     best = {}
     for _ in range(_ROUNDS.value):
-      for k, (fn, numpy) in fns.items():
-        x = (np_images if numpy else images)[:batch]
-        best[k] = min(best.get(k, float('inf')), median_ms(fn, x, calls))
+      ms = median_ms({k: fn for k, (fn, _) in fns.items()}, inputs, calls)
+      best = {k: min(best.get(k, float('inf')), v) for k, v in ms.items()}
     row['ms'][batch] = best
   return row
 
@@ -205,6 +211,7 @@ def main(argv):
   ds = data_lib.get_dataset(data_config)
   images, labels = jnp.asarray(ds.test_images), np.asarray(ds.test_labels)
   r = _REPLICATE.value
+  load_before = os.getloadavg()
   dense_ckpt = dir_bytes(storage.level_dir(run_dir, r, 0) / 'trained')
   rows = []
   with tempfile.TemporaryDirectory() as tmp:
@@ -229,7 +236,8 @@ def main(argv):
       rows.append(measure(f'level {last} pruned to {100 * density:g} %',
                           path, None, dense_ckpt, images, labels))
       print(json.dumps(rows[-1]), flush=True)
-  print(f'CPU: {cpu_name()}, {os.cpu_count()} cores, jax {jax.__version__}')
+  print(f'CPU: {cpu_name()}, {os.cpu_count()} cores, jax {jax.__version__}, '
+        f'load average {load_before} before, {os.getloadavg()} after')
   print(markdown(rows))
   if _OUT.value:
     pathlib.Path(_OUT.value).write_text(json.dumps(rows, indent=1))
