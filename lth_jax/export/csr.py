@@ -18,6 +18,7 @@ NumPy inputs with one of two backends:
 Logits equal the dense masked forward's up to float reassociation.
 """
 import functools
+import importlib.util
 from typing import NamedTuple
 
 import numpy as np
@@ -106,11 +107,7 @@ class CsrMLP(NamedTuple):
 
 def available_backends() -> tuple[str, ...]:
   """The backends usable here (numba only where it is installed)."""
-  try:
-    import numba  # pylint: disable=import-outside-toplevel,unused-import
-  except ImportError:
-    return ('scipy',)
-  return BACKENDS
+  return BACKENDS if importlib.util.find_spec('numba') else ('scipy',)
 
 
 def forward(model: CsrMLP, x: np.ndarray, backend: str = 'numba'
