@@ -15,9 +15,11 @@ side in one process:
 * ``scipy``: the same CSR layers through ``scipy.sparse`` products.
 
 Timed per batch size (1, 32, 1,000): the median of ``--calls`` calls
-(``--calls // 10`` at 1,000) per path, the paths' calls interleaved one by
-one so that load from other jobs hits all alike, in ``--rounds`` rounds;
-each path keeps its best round (the machine is shared). The load average
+(``--calls // 10`` at 1,000) per path, in ``--rounds`` rounds; each path
+keeps its best round (the machine is shared). ``--interleave`` (default)
+alternates the paths call by call, so that load from other jobs hits all
+alike; ``--nointerleave`` runs each path's calls back to back (its
+hot-loop best case). The load average
 is printed before and after. Speed-ups
 are against ``dense`` in the same process. Also reported: whether each
 path's predictions equal the dense ones on the whole test set, the largest
@@ -61,6 +63,8 @@ _EXTRA = flags.DEFINE_list('extra', ['0.01'],
 _CALLS = flags.DEFINE_integer('calls', 300, 'Calls per batch size and '
                               'round (median; a tenth at batch 1,000).')
 _ROUNDS = flags.DEFINE_integer('rounds', 3, 'Rounds (each path: its best).')
+_INTERLEAVE = flags.DEFINE_bool('interleave', True, 'Alternate the paths '
+                                'call by call (else: back to back).')
 _BATCHES = flags.DEFINE_list('batches', ['1', '32', '1000'], 'Batch sizes.')
 _DATA_ROOT = flags.DEFINE_string('data_root', '', 'Raw data root (MNIST).')
 _OUT = flags.DEFINE_string('out', '', 'Write the rows as JSON here.')
@@ -82,15 +86,19 @@ def dir_bytes(path: pathlib.Path) -> int:
 
 
 def median_ms(fns: dict, inputs: dict, calls: int) -> dict[str, float]:
-  """Median milliseconds per path, the paths' calls interleaved (each
-  call of every path in turn), so that a busy machine slows all alike."""
+  """Median milliseconds per path. With ``--interleave`` the paths' calls
+  alternate one by one (a busy machine slows all alike, and no path runs
+  hot from its own previous call); without, each path's calls run back to
+  back (every path's hot-loop best case)."""
   for k, fn in fns.items():
     jax.block_until_ready(fn(inputs[k]))
   times = {k: [] for k in fns}
-  for _ in range(calls):
-    for k, fn in fns.items():
+  order = ([list(fns)] * calls if _INTERLEAVE.value
+           else [[k] * calls for k in fns])
+  for keys in order:
+    for k in keys:
       tic = time.perf_counter()
-      jax.block_until_ready(fn(inputs[k]))
+      jax.block_until_ready(fns[k](inputs[k]))
       times[k].append(time.perf_counter() - tic)
   return {k: 1e3 * float(np.median(v)) for k, v in times.items()}
 
