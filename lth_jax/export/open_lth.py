@@ -211,6 +211,20 @@ def read(model: str, checkpoint: str | os.PathLike,
       {p[len('params/'):]: m for p, m in masks.items()})
 
 
+def import_ticket(model: str, checkpoint: str | os.PathLike,
+                  mask: str | os.PathLike, out: str | os.PathLike) -> int:
+  """Writes open_lth files as an lth-jax ticket (``ticket.save_ticket``):
+  ``load_ticket`` + ``runs.to_flax`` then give the Flax model, and the
+  masks feed this project's analyses. Returns the ticket's bytes."""
+  variables, masks = read(model, checkpoint, mask)
+  name, kwargs = lth_model(model)
+  shape = [28, 28, 1] if model.startswith('mnist') else [32, 32, 3]
+  return ticket_lib.save_ticket(
+      out, variables, masks, model=name, model_kwargs=kwargs,
+      config={'open_lth_model': model, 'checkpoint': str(checkpoint),
+              'input_shape': shape})
+
+
 def open_lth_name(model: str, path: str) -> str:
   """The inverse of ``flax_path`` (by search over the model's names)."""
   for name in _names(model):

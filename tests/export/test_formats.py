@@ -1,4 +1,5 @@
 """Every export format of one run level, read back and checked."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -57,9 +58,9 @@ def test_each_format_reads_back_to_the_ticket(run, tmp_path, fmt):
   if fmt in ('ticket', 'slim'):
     t = ticket_lib.load_ticket(out)
     model, variables = runs.to_flax(t)
-    inputs = t.config.get('inputs', slice(None))
-    got = model.apply(variables, x.reshape(16, -1)[:, inputs] if fmt ==
-                      'slim' else x)
+    if fmt == 'slim':
+      x = x.reshape(16, -1)[:, t.config['inputs']]
+    got = jax.jit(model.apply)(variables, x)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-5)
   elif fmt == 'torch':
     tensors, _ = torch_format.load_torch(out)
@@ -79,7 +80,7 @@ def test_each_format_reads_back_to_the_ticket(run, tmp_path, fmt):
     variables, got_masks = open_lth.read('mnist_lenet_300_100',
                                          out / 'model_ep0_it0.pth',
                                          out / 'mask.pth')
-    got = models.get_model('lenet300_100').apply(variables, x)
+    got = jax.jit(models.get_model('lenet300_100').apply)(variables, x)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(got_masks['output']['kernel'],
                                   masks['output']['kernel'])

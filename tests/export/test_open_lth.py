@@ -1,10 +1,13 @@
 """open_lth files in and out: torch modules built as open_lth's models."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from lth_jax import models
 from lth_jax.export import open_lth
+from lth_jax.export import runs
+from lth_jax.export import ticket as ticket_lib
 
 torch = pytest.importorskip('torch')
 nn = torch.nn
@@ -100,9 +103,16 @@ def test_import_predicts_as_open_lth_and_writes_the_same_files(
   model_name, kwargs = open_lth.lth_model(name)
   x = np.random.default_rng(0).normal(size=(8, *shape)).astype(np.float32)
   want = net(torch.from_numpy(x).permute(0, 3, 1, 2)).detach().numpy()
-  got = models.get_model(model_name, **kwargs).apply(variables,
-                                                     jnp.asarray(x))
+  apply = jax.jit(models.get_model(model_name, **kwargs).apply)
+  got = apply(variables, jnp.asarray(x))
   np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-5)
+  open_lth.import_ticket(name, tmp_path / 'model_ep0_it0.pth',
+                         tmp_path / 'mask.pth', tmp_path / 't.lth')
+  t = ticket_lib.load_ticket(tmp_path / 't.lth')
+  assert t.kept() == sum(int(v.sum()) for v in mask.values())
+  _, loaded = runs.to_flax(t)  # Checked against the model's shapes.
+  np.testing.assert_allclose(np.asarray(apply(loaded, jnp.asarray(x))),
+                             want, rtol=1e-4, atol=1e-5)
   kernels = [m for m in jax_leaves(masks) if m is not None]
   assert len(kernels) == len(mask)
   assert sum(int(m.sum()) for m in kernels) == sum(

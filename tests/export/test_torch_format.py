@@ -173,7 +173,7 @@ def test_torch_module_with_custom_from_mask_predicts_as_flax(tmp_path,
                           for k, v in prune_sd.items()}, strict=True)
   x = np.random.default_rng(1).normal(size=(16, *shape)).astype(np.float32)
   model, variables = runs.to_flax(t)
-  want = np.asarray(model.apply(variables, jnp.asarray(x)))
+  want = np.asarray(jax.jit(model.apply)(variables, jnp.asarray(x)))
   with torch.no_grad():
     got = module(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
