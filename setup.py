@@ -29,12 +29,18 @@ setuptools.setup(
         # circles data (scikit-learn).
         'networkx>=3.2,<4',
         'scikit-learn>=1.4,<2',
+        # Tickets as PyTorch state dicts (lth_jax.export.torch_format).
+        'safetensors>=0.4,<1',
     ],
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.
         'tfds': ['tensorflow-cpu>=2.18,<2.22'],
         'test': ['pytest>=8,<10', 'pytest-xdist>=3.5,<4', 'import-linter>=2,<3',
-                 'tensorflow-cpu>=2.18,<2.22'],
-        'bench': ['torch==2.13.0'],  # the version benchmarked (CPU build)
+                 'tensorflow-cpu>=2.18,<2.22',
+                 # The export tests' PyTorch checks (CPU wheel, ~20 s).
+                 'torch==2.13.0', 'numba>=0.60,<0.70'],
+        # torch: the version benchmarked (CPU build); numba: the CSR
+        # kernels of lth_jax.export.csr.
+        'bench': ['torch==2.13.0', 'numba>=0.60,<0.70'],
     },
 )

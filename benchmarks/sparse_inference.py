@@ -1,30 +1,41 @@
-r"""Sparse inference of exported LeNet-300-100 tickets vs. the dense forward.
+r"""Inference of exported LeNet-300-100 tickets: which CPU path wins, when.
 
 For each density, a ticket is exported (``lth_jax.export``), loaded back,
-and run two ways on the real MNIST test set (10,000 images):
+and run on the real MNIST test set (10,000 images) by every path, side by
+side in one process:
 
 * ``dense``: the Flax model on ``params * masks`` (the masked forward that
   training runs; the mask multiply is inside the jitted call);
-* ``sparse``: ``lth_jax.export.mlp_forward``, every layer a BCOO
-  ``jax.experimental.sparse`` matrix holding only the kept weights.
+* ``slim``: the slimmed dense network (``lth_jax.export.slim``: dead and
+  zombie units and unread inputs removed, zombie constants folded), jitted;
+* ``bcoo``: ``lth_jax.export.mlp_forward``, every layer a BCOO
+  ``jax.experimental.sparse`` matrix holding only the kept weights;
+* ``csr``: the slim network's CSR layers through numba kernels
+  (``lth_jax.export.csr``, one thread);
+* ``scipy``: the same CSR layers through ``scipy.sparse`` products.
 
-Reported: latency at batch 1 (median of ``--calls`` calls), throughput at
-batch 1,000 (best of ``--repeats`` passes over the test set), whether the
-predictions are identical, the largest logit difference, and the ticket's
-bytes against the dense network's orbax checkpoint (level 0's
-``trained``), the level's own (compressed) ``trained`` checkpoint and the
-raw float32 bytes.
+Timed per batch size (1, 32, 1,000): the median of ``--calls`` calls
+(``--calls // 10`` at 1,000) per path, in ``--rounds`` rounds; each path
+keeps its best round (the machine is shared). ``--interleave`` (default)
+alternates the paths call by call, so that load from other jobs hits all
+alike; ``--nointerleave`` runs each path's calls back to back (its
+hot-loop best case). The load average
+is printed before and after. Speed-ups
+are against ``dense`` in the same process. Also reported: whether each
+path's predictions equal the dense ones on the whole test set, the largest
+logit difference, what slimming removed, and the ticket's bytes.
 
-Masks come from a lottery run's levels (the LTH trunk: 21.1 % is level 7,
-7.0 % level 12, 3.6 % level 15); a density with no level (1 %) is made by
-exact global magnitude pruning of the deepest level's trained weights (so
-its weights are not a trained ticket; timings and sizes are what matter).
+Masks come from a lottery run's levels (``--levels``); a density with no
+level (``--extra``) is made by exact global magnitude pruning of the
+deepest level's trained weights (so its weights are not a trained ticket).
 
-  python -m benchmarks.sparse_inference \
-      --run_dir=results/lth_lenet_copy --levels=7,12,15 --extra=0.01
+  python -m benchmarks.sparse_inference --run_dir=RUN --levels=3,7,12,15,21 \
+      --extra= --out=rows.json
 """
 import json
+import os
 import pathlib
+import platform
 import tempfile
 import time
 
@@ -36,6 +47,8 @@ import numpy as np
 
 from lth_jax import data as data_lib
 from lth_jax import export
+from lth_jax.export import csr
+from lth_jax.export import slim
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
 from lth_jax.runs import storage
@@ -47,37 +60,52 @@ _LEVELS = flags.DEFINE_list('levels', ['7', '12', '15'], 'Levels to export.')
 _EXTRA = flags.DEFINE_list('extra', ['0.01'],
                            'Densities made by magnitude pruning the last '
                            'level.')
-_CALLS = flags.DEFINE_integer('calls', 300, 'Batch-1 calls (median).')
-_REPEATS = flags.DEFINE_integer('repeats', 5, 'Batch-1000 passes (best).')
+_CALLS = flags.DEFINE_integer('calls', 300, 'Calls per batch size and '
+                              'round (median; a tenth at batch 1,000).')
+_ROUNDS = flags.DEFINE_integer('rounds', 3, 'Rounds (each path: its best).')
+_INTERLEAVE = flags.DEFINE_bool('interleave', True, 'Alternate the paths '
+                                'call by call (else: back to back).')
+_BATCHES = flags.DEFINE_list('batches', ['1', '32', '1000'], 'Batch sizes.')
 _DATA_ROOT = flags.DEFINE_string('data_root', '', 'Raw data root (MNIST).')
 _OUT = flags.DEFINE_string('out', '', 'Write the rows as JSON here.')
+
+
+def cpu_name() -> str:
+  """The CPU's model name (Linux), else the machine type."""
+  try:
+    for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
+      if line.startswith('model name'):
+        return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.machine()
 
 
 def dir_bytes(path: pathlib.Path) -> int:
   return sum(p.stat().st_size for p in path.rglob('*') if p.is_file())
 
 
-def latency_ms(fn, x) -> float:
-  jax.block_until_ready(fn(x))
-  times = []
-  for _ in range(_CALLS.value):
-    tic = time.perf_counter()
-    jax.block_until_ready(fn(x))
-    times.append(time.perf_counter() - tic)
-  return 1e3 * float(np.median(times))
+def median_ms(fns: dict, inputs: dict, calls: int) -> dict[str, float]:
+  """Median milliseconds per path. With ``--interleave`` the paths' calls
+  alternate one by one (a busy machine slows all alike, and no path runs
+  hot from its own previous call); without, each path's calls run back to
+  back (every path's hot-loop best case)."""
+  for k, fn in fns.items():
+    jax.block_until_ready(fn(inputs[k]))
+  times = {k: [] for k in fns}
+  order = ([list(fns)] * calls if _INTERLEAVE.value
+           else [[k] * calls for k in fns])
+  for keys in order:
+    for k in keys:
+      tic = time.perf_counter()
+      jax.block_until_ready(fns[k](inputs[k]))
+      times[k].append(time.perf_counter() - tic)
+  return {k: 1e3 * float(np.median(v)) for k, v in times.items()}
 
 
-def throughput(fn, images, batch: int = 1000) -> float:
-  batches = [images[i:i + batch] for i in range(0, len(images), batch)]
-  jax.block_until_ready(fn(batches[0]))
-  best = float('inf')
-  for _ in range(_REPEATS.value):
-    tic = time.perf_counter()
-    for b in batches:
-      out = fn(b)
-    jax.block_until_ready(out)
-    best = min(best, time.perf_counter() - tic)
-  return len(images) / best
+def batched(fn, images, batch: int = 1000) -> np.ndarray:
+  return np.concatenate([np.asarray(fn(images[i:i + batch]))
+                         for i in range(0, len(images), batch)])
 
 
 def magnitude_mask(params, masks, density: float):
@@ -94,70 +122,88 @@ def magnitude_mask(params, masks, density: float):
   return jax.tree.unflatten(treedef, m_leaves)
 
 
-def measure(name: str, ticket_path: pathlib.Path, level_trained, dense_ckpt,
-            images, labels) -> dict:
-  """One row: sizes, timings and agreement of a ticket file."""
-  t = export.load_ticket(ticket_path)
+def paths(t) -> dict:
+  """Every inference path of a ticket: name -> (fn, takes NumPy)."""
   model, variables = export.to_flax(t)
   masks = jax.tree.map(lambda m: None if m is None else jnp.asarray(m),
                        t.masks()['params'], is_leaf=lambda x: x is None)
   params = variables['params']
-
-  @jax.jit
-  def dense(x):
-    return model.apply({'params': pruning.apply_masks(params, masks)}, x)
-
+  s = slim.slim_mlp(t.dense()['params'], t.masks()['params'])
   layers = export.sparse_mlp(t)
+  csr_model = csr.CsrMLP.from_slim(s)
+  fns = {
+      'dense': (jax.jit(lambda x: model.apply(
+          {'params': pruning.apply_masks(params, masks)}, x)), False),
+      'slim': (jax.jit(lambda x: slim.slim_forward(s, x)), False),
+      'bcoo': (lambda x: export.mlp_forward(layers, x), False),
+      'scipy': (lambda x: csr.forward(csr_model, x, 'scipy'), True)}
+  if 'numba' in csr.available_backends():
+    fns['csr'] = (lambda x: csr.forward(csr_model, x, 'numba'), True)
+  report = slim.report(t.dense()['params'], t.masks()['params'], s)
+  return fns, report
 
-  def sparse(x):
-    return export.mlp_forward(layers, x)
 
-  logits_d = np.concatenate([dense(images[i:i + 1000])
-                             for i in range(0, len(images), 1000)])
-  logits_s = np.concatenate([sparse(images[i:i + 1000])
-                             for i in range(0, len(images), 1000)])
-  prunable = sum(m.size for m in jax.tree.leaves(masks))  # None: none.
-  raw = sum(np.asarray(x).nbytes for x in jax.tree.leaves(params))
+def measure(name: str, ticket_path: pathlib.Path, level_trained, dense_ckpt,
+            images, labels) -> dict:
+  """One row: sizes, slimming, timings and agreement of a ticket file."""
+  t = export.load_ticket(ticket_path)
+  fns, report = paths(t)
+  np_images = np.asarray(images)
+  logits = {k: batched(fn, np_images if numpy else images)
+            for k, (fn, numpy) in fns.items()}
+  dense = logits['dense']
+  prunable = sum(m.size for _, m in t.leaves.values() if m is not None)
+  raw = sum(v.nbytes for v, _ in t.leaves.values())
   size = ticket_path.stat().st_size
-  one = images[:1]
-  return {
+  row = {
       'ticket': name, 'weights_pct': 100 * t.kept() / prunable,
       'ticket_bytes': size, 'dense_ckpt_bytes': dense_ckpt,
       'vs_dense_ckpt_pct': 100 * size / dense_ckpt,
       'level_ckpt_bytes': level_trained,
-      'vs_level_ckpt_pct': (100 * size / level_trained if level_trained
-                            else None),
-      'vs_raw_f32_pct': 100 * size / raw,
-      'dense_b1_ms': latency_ms(dense, one),
-      'sparse_b1_ms': latency_ms(sparse, one),
-      'dense_b1000_per_s': throughput(dense, images),
-      'sparse_b1000_per_s': throughput(sparse, images),
-      'identical_predictions': bool(
-          (logits_d.argmax(1) == logits_s.argmax(1)).all()),
-      'differing_predictions': int(
-          (logits_d.argmax(1) != logits_s.argmax(1)).sum()),
-      'max_logit_diff': float(np.abs(logits_d - logits_s).max()),
-      'test_acc': float((logits_s.argmax(1) == labels).mean()),
-  }
+      'vs_raw_f32_pct': 100 * size / raw, 'slim': report,
+      'test_acc': float((dense.argmax(1) == labels).mean()),
+      'differing_predictions': {k: int((v.argmax(1) != dense.argmax(1)).sum())
+                                for k, v in logits.items()},
+      'max_logit_diff': {k: float(np.abs(v - dense).max())
+                         for k, v in logits.items()},
+      'ms': {}}
+  for batch in map(int, _BATCHES.value):
+    calls = max(_CALLS.value // 10, 5) if batch >= 1000 else _CALLS.value
+    inputs = {k: (np_images if numpy else images)[:batch]
+              for k, (_, numpy) in fns.items()}
+    best = {}
+    for _ in range(_ROUNDS.value):
+      ms = median_ms({k: fn for k, (fn, _) in fns.items()}, inputs, calls)
+      best = {k: min(best.get(k, float('inf')), v) for k, v in ms.items()}
+    row['ms'][batch] = best
+  return row
 
 
 def markdown(rows: list[dict]) -> str:
-  lines = [
-      '| ticket | weights % | ticket KB | / dense ckpt | / level ckpt | '
-      'dense b=1 (ms) | sparse b=1 (ms) | dense b=1000 (img/s) | '
-      'sparse b=1000 (img/s) | same predictions | max logit diff | '
-      'test acc |', '|' + '---|' * 12]
+  """The speed table: ms per batch and the speed-up over dense."""
+  names = list(rows[0]['ms'][next(iter(rows[0]['ms']))])
+  lines = ['| ticket | weights % | batch | ' + ' | '.join(
+      f'{k} ms (x)' for k in names) + ' | best |',
+           '|' + '---|' * (len(names) + 4)]
   for r in rows:
-    level = (f'{r["vs_level_ckpt_pct"]:.1f} %'
-             if r['vs_level_ckpt_pct'] else '-')
+    for batch, ms in r['ms'].items():
+      cells = [f'{ms[k]:.4f} ({ms["dense"] / ms[k]:.2f}x)' for k in names]
+      lines.append(f'| {r["ticket"]} | {r["weights_pct"]:.2f} | {batch} | '
+                   + ' | '.join(cells) + f' | {min(ms, key=ms.get)} |')
+  lines += ['', '| ticket | units (in, h0, h1, out) after slimming | '
+            'params removed | ticket KB | / dense ckpt | test acc | '
+            'predictions differing from dense (of 10,000) | '
+            'max logit diff |', '|' + '---|' * 8]
+  for r in rows:
+    s = r['slim']
+    differ = ', '.join(f'{k} {v}' for k, v in r['differing_predictions']
+                       .items() if k != 'dense')
+    diff = max(v for k, v in r['max_logit_diff'].items())
     lines.append(
-        f'| {r["ticket"]} | {r["weights_pct"]:.2f} | '
+        f'| {r["ticket"]} | {s["units_after"]} | {s["params_removed"]:,} '
+        f'({100 * s["params_removed"] / s["params_before"]:.1f} %) | '
         f'{r["ticket_bytes"] / 1e3:.1f} | {r["vs_dense_ckpt_pct"]:.2f} % | '
-        f'{level} | {r["dense_b1_ms"]:.3f} | {r["sparse_b1_ms"]:.3f} | '
-        f'{r["dense_b1000_per_s"]:,.0f} | {r["sparse_b1000_per_s"]:,.0f} | '
-        f'{"yes" if r["identical_predictions"] else "NO"} '
-        f'({r["differing_predictions"]} differ) | '
-        f'{r["max_logit_diff"]:.1e} | {100 * r["test_acc"]:.2f} |')
+        f'{100 * r["test_acc"]:.2f} | {differ} | {diff:.1e} |')
   return '\n'.join(lines)
 
 
@@ -173,6 +219,7 @@ def main(argv):
   ds = data_lib.get_dataset(data_config)
   images, labels = jnp.asarray(ds.test_images), np.asarray(ds.test_labels)
   r = _REPLICATE.value
+  load_before = os.getloadavg()
   dense_ckpt = dir_bytes(storage.level_dir(run_dir, r, 0) / 'trained')
   rows = []
   with tempfile.TemporaryDirectory() as tmp:
@@ -188,7 +235,7 @@ def main(argv):
     d = storage.level_dir(run_dir, r, last)
     trained = storage.load_tree(d / 'trained')
     masks = storage.load_tree(d / 'masks')
-    for density in map(float, _EXTRA.value):
+    for density in map(float, filter(None, _EXTRA.value)):
       path = pathlib.Path(tmp) / f'magnitude_{density}.lth'
       new = magnitude_mask(trained['params'], masks, density)
       export.save_ticket(path, {'params': trained['params']}, new,
@@ -197,6 +244,8 @@ def main(argv):
       rows.append(measure(f'level {last} pruned to {100 * density:g} %',
                           path, None, dense_ckpt, images, labels))
       print(json.dumps(rows[-1]), flush=True)
+  print(f'CPU: {cpu_name()}, {os.cpu_count()} cores, jax {jax.__version__}, '
+        f'load average {load_before} before, {os.getloadavg()} after')
   print(markdown(rows))
   if _OUT.value:
     pathlib.Path(_OUT.value).write_text(json.dumps(rows, indent=1))

@@ -40,6 +40,10 @@ class CorruptFileError(LthError, ValueError):
   """A results file (tree, ticket, JSON) that cannot be read back."""
 
 
+class UnreadableFileError(LthError, OSError):
+  """A file that is truncated or not in the format it claims."""
+
+
 class RunStateError(LthError, RuntimeError):
   """A run that cannot go on as asked: locked, or already finished."""
 

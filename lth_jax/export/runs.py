@@ -76,8 +76,8 @@ def to_flax(t: ticket_lib.Ticket) -> tuple[Any, dict[str, Any]]:
   if shape:
     want = jax.eval_shape(model.init, jax.random.key(0),
                           jnp.zeros((1, *shape), jnp.float32))
-    want_flat = ticket_lib._flat(want)  # pylint: disable=protected-access
-    got_flat = ticket_lib._flat(variables)  # pylint: disable=protected-access
+    want_flat = ticket_lib.flat_paths(want)
+    got_flat = ticket_lib.flat_paths(variables)
     if set(want_flat) != set(got_flat):
       raise errors.InputError(f'the ticket holds {sorted(got_flat)} but model '
                        f'{t.model!r} has {sorted(want_flat)}.')

@@ -89,15 +89,16 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
   return out
 
 
-def _flat(tree: Any) -> dict[str, Any]:
+def flat_paths(tree: Any) -> dict[str, Any]:
+  """``{path: leaf}`` of a tree (``None`` leaves kept)."""
   flat, _ = jax.tree_util.tree_flatten_with_path(
       tree, is_leaf=lambda x: x is None)
   return {tree_paths.path_to_str(p): x for p, x in flat}
 
 
-def _mask_leaves(variables: dict[str, Any], masks: Any) -> dict[str, Any]:
+def variable_masks(variables: dict[str, Any], masks: Any) -> dict[str, Any]:
   """Mask per variable path (None: never pruned); masks cover params."""
-  flat_masks = _flat(masks)
+  flat_masks = flat_paths(masks)
   if 'params' in variables and not any(
       p.startswith('params/') for p in flat_masks):
     flat_masks = {f'params/{p}': m for p, m in flat_masks.items()}
@@ -120,9 +121,9 @@ def encode(variables: dict[str, Any], masks: Any, *, model: str,
   Returns:
     The bytes of the artifact.
   """
-  flat_vars = {p: np.asarray(x) for p, x in _flat(variables).items()
+  flat_vars = {p: np.asarray(x) for p, x in flat_paths(variables).items()
                if x is not None}
-  flat_masks = _mask_leaves(variables, masks)
+  flat_masks = variable_masks(variables, masks)
   unknown = sorted(p for p, m in flat_masks.items()
                    if m is not None and p not in flat_vars)
   if unknown:
