@@ -164,9 +164,15 @@ def top_eigenvalues(loss_fn: hvp_lib.LossFn, params: PyTree, masks: PyTree,
   return values[::-1][:k]
 
 
+class EigshResult(NamedTuple):
+  """ARPACK's eigenvalues (descending) and how many products it took."""
+  values: np.ndarray
+  num_products: int
+
+
 def eigsh_top_eigenvalues(loss_fn: hvp_lib.LossFn, params: PyTree,
                           masks: PyTree, batches: Any, k: int = 5,
-                          tol: float = 1e-6, seed: int = 0) -> np.ndarray:
+                          tol: float = 1e-6, seed: int = 0) -> EigshResult:
   """The ``k`` largest eigenvalues by ARPACK over jitted products."""
   op = flat_hessian(loss_fn, params, masks, batches)
   mask = np.asarray(op.mask)
@@ -174,14 +180,18 @@ def eigsh_top_eigenvalues(loss_fn: hvp_lib.LossFn, params: PyTree,
   matvec = jax.jit(op.matvec)
   dtype = op.mask.dtype
   n = mask.shape[0]
-  operator = sparse_linalg.LinearOperator(
-      (n, n), dtype=np.float64,
-      matvec=lambda x: np.asarray(matvec(jnp.asarray(
-          np.ravel(x), dtype)), np.float64))
+  calls = []
+
+  def product(x):
+    calls.append(1)
+    return np.asarray(matvec(jnp.asarray(np.ravel(x), dtype)), np.float64)
+
+  operator = sparse_linalg.LinearOperator((n, n), dtype=np.float64,
+                                          matvec=product)
   v0 = np.random.default_rng(seed).choice([-1.0, 1.0], n) * mask
   values = sparse_linalg.eigsh(operator, k=k, which='LA', tol=tol, v0=v0,
                                return_eigenvectors=False)
-  return np.sort(values)[::-1]
+  return EigshResult(np.sort(values)[::-1], len(calls))
 
 
 def hutchinson_trace(loss_fn: hvp_lib.LossFn, params: PyTree, masks: PyTree,

@@ -76,11 +76,7 @@ def test_hvp_is_the_masked_hessian_times_v(x64):
                                            is_leaf=lambda m: m is None),
         batches))(flat)
     assert not np.allclose(np.asarray(dense) @ v, h @ v, atol=1e-6)
-
-
-def test_dataset_loss_is_the_mean_over_all_examples(x64):
-  params, masks, batches, _ = x64
-  with jax.enable_x64(True):
+    # The batched mean is the mean over all examples.
     whole = jax.tree.map(lambda a: a.reshape((1, -1) + a.shape[2:]),
                          batches)
     np.testing.assert_allclose(
@@ -100,7 +96,8 @@ def test_top_eigenvalues_match_the_explicit_hessian(x64):
     np.testing.assert_allclose(got, want, rtol=1e-4)
     ref = landscape.eigsh_top_eigenvalues(mlp_loss, params, masks, batches,
                                           k=5, tol=1e-10)
-    np.testing.assert_allclose(ref, want, rtol=1e-4)
+    np.testing.assert_allclose(ref.values, want, rtol=1e-4)
+    assert ref.num_products >= 5
     # A few steps already find the top one; too few steps are flagged.
     few = landscape.top_eigenvalues(mlp_loss, params, masks, batches,
                                     jax.random.key(0), k=1,
@@ -123,10 +120,9 @@ def test_lanczos_vmaps_over_replicates(x64):
     top = jax.vmap(lambda p, m, k: landscape.top_eigenvalues(
         mlp_loss, p, m, batches, k, k=3, num_iterations=40))(
             stacked, smasks, keys)
-    for i, (p, m) in enumerate([(params, masks), (p2, m2)]):
-      one = landscape.top_eigenvalues(mlp_loss, p, m, batches, keys[i],
-                                      k=3, num_iterations=40)
-      np.testing.assert_allclose(top[i], one, rtol=1e-9)
+    one = landscape.top_eigenvalues(mlp_loss, p2, m2, batches, keys[1],
+                                    k=3, num_iterations=40)
+    np.testing.assert_allclose(top[1], one, rtol=1e-9)
     assert not np.allclose(top[0], top[1], rtol=1e-3)
 
 

@@ -21,6 +21,7 @@ trunk is only read. Results go to ``<workdir>/<variant>_<run-hash>.json``
 with the settings they were measured with; a variant whose file holds the
 same settings is not measured again.
 """
+import json
 import pathlib
 import time
 from typing import Any, Callable
@@ -154,7 +155,8 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
     exp = Experiment.setup(variant.config, trunk_workdir, dataset)
     data = measure.study_data(exp, s.hessian_examples, s.hessian_batch_size,
                               s.eval_examples)
-    new = measure_variant(exp, variant, data, spec, log)
-    storage.write_json(out, {'settings': want, 'rows': new})
-    rows += new
+    new = {'settings': want,
+           'rows': measure_variant(exp, variant, data, spec, log)}
+    storage.write_json(out, new)
+    rows += json.loads(json.dumps(new['rows']))  # as a later run reads it
   return rows
