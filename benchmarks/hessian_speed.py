@@ -27,6 +27,7 @@ import time
 
 from absl import app
 from absl import flags
+from absl import logging
 import jax
 from jax import flatten_util
 import jax.numpy as jnp
@@ -151,6 +152,7 @@ def small_part():
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)  # orbax logs every read at INFO
   print(f'jax {jax.__version__} on {jax.devices()[0].platform}, '
         f'{jax.device_count()} device(s)')
   with open('/proc/loadavg') as f:

@@ -1,7 +1,9 @@
 r"""The error landscape of IMP on LeNet-300-100 / MNIST (Paul et al. 2023).
 
 Per-level prune rates 10, 20, 40, 60 and 80 % (3 replicates, vmapped), a
-random-reinit control at 20 % and a high-learning-rate positive control;
+random-reinit control at 20 %, and two positive controls that should break
+the connectivity between levels: 95 % per level, and 20 % per level at ten
+times the learning rate (Adam 1.2e-2);
 per level the top Hessian eigenvalues and trace, the error barrier to the
 next level, to the dense network and to the control, and the largest
 one-shot prune fraction (measured and predicted from curvature):
@@ -43,7 +45,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.trunk.progress = False
   config.trunk.tensorboard = False
   s = config.landscape = ml_collections.ConfigDict()
-  s.rates = (0.1, 0.2, 0.4, 0.6, 0.8)
+  # The paper's range, and 95 % per level: a positive control that must
+  # break the connectivity between levels.
+  s.rates = (0.1, 0.2, 0.4, 0.6, 0.8, 0.95)
   s.min_density = 0.01
   s.max_levels = 20
   s.control_rate = 0.2

@@ -62,10 +62,10 @@ def study_data(exp: Experiment, hessian_examples: int, batch_size: int,
   batches = landscape.split_batches(
       (d.train_images[:hessian_examples], d.train_labels[:hessian_examples]),
       batch_size)
-  bn = batches[0][: max(1, batches[0].shape[0] // 2)]
+  # Batch-norm statistics along a path: recomputed on the Hessian batches.
   path = instability.PathData(d.test_images, d.test_labels,
                               d.train_images[:eval_examples],
-                              d.train_labels[:eval_examples], bn)
+                              d.train_labels[:eval_examples], batches[0])
   return Data(batches, path)
 
 

@@ -124,6 +124,10 @@ def level_table(rows: Rows) -> Rows:
     for k in keys:
       vals = [g[k] for g in group if g.get(k) is not None]
       row[k] = float(np.mean(vals)) if vals else None
+    barriers = [g['barrier_next'] for g in group if 'barrier_next' in g]
+    if len(barriers) > 1:
+      _, row['barrier_next_lo'], row['barrier_next_hi'] = t_interval(
+          barriers)
     out.append(row)
   return out
 
@@ -149,14 +153,18 @@ def markdown(variants: Rows, levels: Rows) -> str:
         f"{v['acc_change_pct']:+.2f} ({v['acc_change_lo']:+.2f}, "
         f"{v['acc_change_hi']:+.2f}) | {reinit} |")
   lines += ['', '| variant | level | weights % | test acc % | lambda_max | '
-            'trace | barrier to L+1 % | barrier to dense % | max prune '
-            'measured | predicted |', '|' + '---|' * 10]
+            'trace | barrier to L+1 % (95 % CI) | barrier to dense % | max '
+            'prune measured | predicted |', '|' + '---|' * 10]
   for r in levels:
+    ci = (f" ({_fmt(r['barrier_next_lo'], 100)}, "
+          f"{_fmt(r['barrier_next_hi'], 100)})" if 'barrier_next_lo' in r
+          else '')
     lines.append(
         f"| {r['variant']} | {r['level']} | "
         f"{_fmt(r['weights_remaining'], 100)} | {_fmt(r['test_acc'], 100)} "
         f"| {_fmt(r['lambda_max'])} | {_fmt(r['trace'], 1, 1)} | "
-        f"{_fmt(r['barrier_next'], 100)} | {_fmt(r['barrier_dense'], 100)} "
+        f"{_fmt(r['barrier_next'], 100)}{ci} | "
+        f"{_fmt(r['barrier_dense'], 100)} "
         f"| {_fmt(r['max_fraction_measured'], 1, 3)} | "
         f"{_fmt(r['max_fraction_predicted'], 1, 3)} |")
   return '\n'.join(lines) + '\n'
@@ -196,6 +204,9 @@ def plot_barrier_vs_rate(rows: Rows, threshold: float, path: pathlib.Path
                [100 * r['barrier_next'] for r in high], s=14, color='C1',
                marker='^', label=f"learning rate x{high[0]['lr_factor']:g}")
   ax.axhline(100 * threshold, color='grey', ls='--', lw=1)
+  shown = [100 * v for r in rows for k, v in r.items()
+           if k.startswith('barrier_next') and v is not None]
+  ax.set_ylim(min(-0.5, min(shown) * 1.5), max(shown) * 1.5)
   ax.set_xlabel('prune rate per level (% of remaining weights)')
   ax.set_ylabel('test error barrier L -> L+1 (%)')
   ax.set_yscale('symlog', linthresh=1)
