@@ -132,12 +132,26 @@ def level_table(rows: Rows) -> Rows:
   return out
 
 
+def prediction_summary(rows: Rows) -> dict[str, float]:
+  """How the eigenvalue rule's fraction relates to the measured one, over
+  all cells: Spearman's rank correlation and the median of
+  measured / predicted."""
+  measured = np.asarray([r['max_fraction_measured'] for r in rows])
+  predicted = np.asarray([r['max_fraction_predicted'] for r in rows])
+  rho = stats.spearmanr(measured, predicted)
+  ok = predicted > 0
+  return {'spearman_rho': float(rho.statistic),
+          'spearman_p': float(rho.pvalue), 'cells': len(rows),
+          'median_ratio': float(np.median(measured[ok] / predicted[ok])),
+          'predicted_below_measured': float(np.mean(predicted <= measured))}
+
+
 def _fmt(v: Any, scale: float = 1.0, digits: int = 2) -> str:
   return '-' if v is None else f'{scale * v:.{digits}f}'
 
 
-def markdown(variants: Rows, levels: Rows) -> str:
-  """Both tables as Markdown."""
+def markdown(variants: Rows, levels: Rows, rows: Rows) -> str:
+  """Both tables and the prediction summary as Markdown."""
   lines = ['| variant | levels | weights left % | dense acc % | final acc % '
            '| barrier L->L+1 % (95 % CI) | verdict | acc change per level % '
            '(95 % CI) | reinit barrier % |', '|' + '---|' * 9]
@@ -167,6 +181,12 @@ def markdown(variants: Rows, levels: Rows) -> str:
         f"{_fmt(r['barrier_dense'], 100)} "
         f"| {_fmt(r['max_fraction_measured'], 1, 3)} | "
         f"{_fmt(r['max_fraction_predicted'], 1, 3)} |")
+  p = prediction_summary(rows)
+  lines += ['', f"Eigenvalue rule vs measured max prune fraction over "
+            f"{p['cells']} cells: Spearman rho {p['spearman_rho']:.2f} "
+            f"(p = {p['spearman_p']:.1e}); measured / predicted median "
+            f"{p['median_ratio']:.1f}; predicted <= measured in "
+            f"{100 * p['predicted_below_measured']:.0f} % of cells."]
   return '\n'.join(lines) + '\n'
 
 
@@ -257,7 +277,7 @@ def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path
   out.mkdir(parents=True, exist_ok=True)
   variants = variant_table(rows, threshold)
   levels = level_table(rows)
-  text = markdown(variants, levels)
+  text = markdown(variants, levels, rows)
   files.write_text_atomic(out / 'cells.csv', to_csv(rows, CELL_COLUMNS))
   files.write_text_atomic(out / 'variants.csv',
                           to_csv(variants, list(variants[0])))
