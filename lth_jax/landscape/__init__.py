@@ -18,6 +18,7 @@ from lth_jax.landscape.hvp import dataset_loss
 from lth_jax.landscape.hvp import hessian_vector_product
 from lth_jax.landscape.hvp import masked_loss
 from lth_jax.landscape.hvp import split_batches
+from lth_jax.landscape.lanczos import density_on_grid
 from lth_jax.landscape.lanczos import eigsh_top_eigenvalues
 from lth_jax.landscape.lanczos import hutchinson_trace
 from lth_jax.landscape.lanczos import lanczos_tridiagonal
@@ -25,9 +26,9 @@ from lth_jax.landscape.lanczos import spectral_density
 from lth_jax.landscape.lanczos import top_eigenvalues
 
 __all__ = [
-    'dataset_loss', 'eigsh_top_eigenvalues', 'hessian_vector_product',
-    'hutchinson_trace',
-    'lanczos_tridiagonal', 'masked_loss', 'max_prune_fraction', 'predicted_max_fraction',
+    'dataset_loss', 'density_on_grid', 'eigsh_top_eigenvalues',
+    'hessian_vector_product', 'hutchinson_trace', 'lanczos_tridiagonal',
+    'masked_loss', 'max_prune_fraction', 'predicted_max_fraction',
     'projection_sq_norm', 'spectral_density', 'split_batches',
     'top_eigenvalues',
 ]

@@ -4,10 +4,10 @@ The loss of a sparse network is ``f(w) = L(w * m)``: the effective weights
 are the params times the mask (``None`` mask leaves, e.g. biases, are never
 pruned). Its Hessian is ``M H M`` with ``H`` the Hessian of ``L`` at
 ``w * m`` and ``M`` the diagonal projector onto the kept coordinates, so
-pruned coordinates have zero rows and columns. ``hvp`` computes ``M H M v``
-forward-over-reverse (``jax.jvp`` of ``jax.grad``), the way PyHessian
-(Yao et al. 2020) does with double backprop: one product costs about two
-gradients and memory of a few params, never ``O(n^2)``.
+pruned coordinates have zero rows and columns. ``hessian_vector_product``
+computes ``M H M v`` forward-over-reverse (``jax.jvp`` of ``jax.grad``);
+PyHessian (Yao et al. 2020) does it by double backprop: one product costs
+about two gradients and memory of a few params, never ``O(n^2)``.
 
 The loss is the mean over a data set cut into equal batches (leading axis
 ``[num_batches, batch_size, ...]``, ``split_batches``); batches are summed
@@ -85,8 +85,8 @@ def dataset_loss(loss_fn: LossFn, params: PyTree, masks: PyTree,
   return total / jax.tree.leaves(batches)[0].shape[0]
 
 
-def hessian_vector_product(loss_fn: LossFn, params: PyTree, masks: PyTree, v: PyTree,
-        batches: Any) -> PyTree:
+def hessian_vector_product(loss_fn: LossFn, params: PyTree, masks: PyTree,
+                           v: PyTree, batches: Any) -> PyTree:
   """``M H M v`` for the mean masked loss over ``batches``.
 
   Args:

@@ -1,7 +1,8 @@
 """Hessian spectra from Hessian-vector products: Lanczos, Hutchinson, SLQ.
 
 All estimates act on the Hessian ``M H M`` of the masked loss (see
-``hvp``) through products only, as PyHessian (Yao et al. 2020) does:
+``hvp.hessian_vector_product``) through products only, as PyHessian (Yao
+et al. 2020) does:
 
 * ``top_eigenvalues``: the largest Ritz values of ``num_iterations``
   Lanczos steps with full reorthogonalisation (twice-repeated classical
@@ -115,7 +116,8 @@ class FlatHessian(NamedTuple):
 
 def flat_hessian(loss_fn: hvp_lib.LossFn, params: PyTree, masks: PyTree,
                  batches: Any) -> FlatHessian:
-  """``hvp`` at ``params`` as a flat operator (traceable)."""
+  """``hessian_vector_product`` at ``params`` as a flat operator
+  (traceable)."""
   masks_lib.check_mask_tree(params, masks)
   flat, unravel = flatten_util.ravel_pytree(params)
   ones = jax.tree.map(
@@ -124,7 +126,8 @@ def flat_hessian(loss_fn: hvp_lib.LossFn, params: PyTree, masks: PyTree,
   mask = flatten_util.ravel_pytree(ones)[0].astype(flat.dtype)
 
   def matvec(x):
-    out = hvp_lib.hessian_vector_product(loss_fn, params, masks, unravel(x), batches)
+    out = hvp_lib.hessian_vector_product(loss_fn, params, masks,
+                                         unravel(x), batches)
     return flatten_util.ravel_pytree(out)[0]
 
   return FlatHessian(matvec, mask, unravel)
@@ -160,7 +163,8 @@ def top_eigenvalues(loss_fn: hvp_lib.LossFn, params: PyTree, masks: PyTree,
   """
   op = flat_hessian(loss_fn, params, masks, batches)
   _check_iterations(op.mask, num_iterations, k)
-  t = lanczos_tridiagonal(op.matvec, rademacher_probe(key, op.mask), num_iterations)
+  t = lanczos_tridiagonal(op.matvec, rademacher_probe(key, op.mask),
+                          num_iterations)
   values, _ = ritz(t)
   return values[::-1][:k]
 
