@@ -31,6 +31,8 @@ setuptools.setup(
         'scikit-learn>=1.4,<2',
         # Tickets as PyTorch state dicts (lth_jax.export.torch_format).
         'safetensors>=0.4,<1',
+        # Landscape: ARPACK eigenvalues (eigsh) and t-intervals.
+        'scipy>=1.11,<2',
     ],
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.
