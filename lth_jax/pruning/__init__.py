@@ -31,4 +31,5 @@ from lth_jax.pruning.criteria import supermask_params
 # Sparse training and one-shot pruning (their scorers register on import).
 from lth_jax.pruning import distributions
 from lth_jax.pruning import dst
+from lth_jax.pruning import oneshot
 from lth_jax.pruning import sparse_optax
