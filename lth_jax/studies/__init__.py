@@ -1,0 +1,1 @@
+"""Research studies: one folder each (its schema, runner and report)."""
