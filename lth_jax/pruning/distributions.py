@@ -35,6 +35,10 @@ PyTree = Any
 DISTRIBUTIONS = ('uniform', 'er', 'erk')
 
 
+def _is_none(x: Any) -> bool:
+  return x is None
+
+
 def raw_density(shape: Sequence[int], distribution: str) -> float:
   """A layer's unnormalised density under ``distribution``.
 
@@ -139,7 +143,7 @@ def layer_counts(masks: PyTree, density: float, distribution: str) -> PyTree:
   >>> layer_counts(m, 0.1, 'erk')
   {'a': 16, 'b': 986, 'bias': None}
   """
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
   idx = [i for i, m in enumerate(leaves) if m is not None]
   shapes = [np.shape(leaves[i]) for i in idx]
   sizes = [math.prod(s) for s in shapes]
@@ -160,7 +164,7 @@ def keep_counts(scores: PyTree, masks: PyTree, counts: PyTree) -> PyTree:
   """
   return jax.tree.map(
       lambda m, s, c: None if m is None else selection.keep_top_k(s, m, c),
-      masks, scores, counts, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+      masks, scores, counts, is_leaf=_is_none)
 
 
 def random_masks(key: jax.Array, masks: PyTree, density: float,
@@ -173,12 +177,13 @@ def random_masks(key: jax.Array, masks: PyTree, density: float,
   >>> int(m['w'].sum())
   16
   """
-  leaves, treedef = jax.tree.flatten(masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  leaves, treedef = jax.tree.flatten(masks, is_leaf=_is_none)
   keys = iter(jax.random.split(key, len(leaves)))
   noise = jax.tree.unflatten(treedef, [
       None if m is None else jax.random.uniform(next(keys), np.shape(m))
       for m in leaves])
-  dense = jax.tree.map(lambda m: None if m is None else jnp.ones(
-      np.shape(m), jnp.bool_), masks, is_leaf=masks_lib._is_none)  # pylint: disable=protected-access
+  dense = jax.tree.map(
+      lambda m: None if m is None else jnp.ones(np.shape(m), jnp.bool_),
+      masks, is_leaf=_is_none)
   return keep_counts(noise, dense, layer_counts(masks, density,
                                                 distribution))

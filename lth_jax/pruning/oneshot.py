@@ -57,7 +57,7 @@ def _check_inputs(kernel: Any, inputs: Any) -> tuple[np.ndarray, np.ndarray]:
   return w, x
 
 
-def input_norms(inputs: Any) -> np.ndarray:
+def feature_norms(inputs: Any) -> np.ndarray:
   """``||X_i||_2`` per input feature (column) of ``[n, n_in]`` inputs."""
   return np.sqrt(np.sum(np.square(np.asarray(inputs, np.float64)), 0))
 
@@ -65,7 +65,7 @@ def input_norms(inputs: Any) -> np.ndarray:
 @scores_lib.register_scorer('wanda')
 def wanda(params: PyTree, masks: PyTree, *, loss_fn: Any = None,
           batch: Any = None, key: jax.Array | None = None,
-          input_norms: PyTree = None) -> PyTree:  # pylint: disable=redefined-outer-name
+          input_norms: PyTree = None) -> PyTree:
   """Wanda's scores ``|W_ij| * ||X_i||_2`` (rank them per output unit).
 
   Args:
@@ -74,7 +74,7 @@ def wanda(params: PyTree, masks: PyTree, *, loss_fn: Any = None,
     masks: current masks.
     loss_fn, batch, key: unused.
     input_norms: per prunable leaf, the ``[n_in]`` norms of its inputs
-      (``input_norms(X)``); None elsewhere.
+      (``feature_norms(X)``); None elsewhere.
 
   Returns:
     Scores shaped like the params (masked-out weights score 0).
@@ -256,16 +256,11 @@ def prune_network(method: str, params: PyTree, masks: PyTree,
   if missing:
     raise ValueError(f'no calibration inputs for {missing}; collect them '
                      'with lth_jax.training.activations.layer_inputs.')
-  flat = lambda x: x.reshape(-1, x.shape[-1])  # pylint: disable=unnecessary-lambda-assignment
   errors: dict[str, float] = {}
   new_params, new_masks = {}, {}
-  p_leaves = dict(zip(paths, [p for p, m in zip(
-      jax.tree.leaves(params), jax.tree.leaves(masks, is_leaf=_is_none))
-      if m is not None]))
-  c_leaves = dict(zip(paths, [c for c in jax.tree.leaves(
-      counts, is_leaf=_is_none) if c is not None]))
+  p_leaves, c_leaves = _by_path(params), _by_path(counts)
   if method == 'wanda':
-    norms = _fill(masks, {p: input_norms(inputs[p]) for p in paths})
+    norms = _fill(masks, {p: feature_norms(inputs[p]) for p in paths})
     kept = per_output_masks(wanda(params, masks, input_norms=norms), masks,
                             counts)
   elif method == 'magnitude':
@@ -274,16 +269,21 @@ def prune_network(method: str, params: PyTree, masks: PyTree,
   for path in paths:
     w = np.asarray(p_leaves[path])
     if method == 'sparsegpt':
-      result = sparsegpt_layer(flat(w), inputs[path], int(c_leaves[path]))
+      result = sparsegpt_layer(_rows(w), inputs[path], int(c_leaves[path]))
       new_params[path] = result.kernel.reshape(w.shape)
       new_masks[path] = result.mask.reshape(w.shape)
     else:
       new_masks[path] = np.asarray(_by_path(kept)[path])
       new_params[path] = np.where(new_masks[path], w, 0).astype(w.dtype)
-    errors[path] = reconstruction_error(inputs[path], flat(w),
-                                        flat(new_params[path]))
+    errors[path] = reconstruction_error(inputs[path], _rows(w),
+                                        _rows(new_params[path]))
   return PrunedNetwork(_fill(params, new_params, keep=True),
                        _fill(masks, new_masks), errors)
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+  """A kernel as ``[n_in, n_out]`` (leading axes flattened)."""
+  return x.reshape(-1, x.shape[-1])
 
 
 def _by_path(tree: PyTree) -> dict[str, Any]:

@@ -78,8 +78,8 @@ def test_dropped_weight_is_never_regrown_in_the_same_update():
 def test_wrapper_keeps_exact_density_and_grown_weights_start_at_zero(method):
   params, _, apply = _mlp()
   tx = sparse_optax.wrap_optax(optax.adam(0.05), method, density=0.4,
-                               distribution='uniform', total_steps=40,
-                               update_every=5, key=jax.random.key(2),
+                               distribution='uniform', total_steps=20,
+                               update_every=4, key=jax.random.key(2),
                                select='bitwise')
   state = tx.init(params)
   params = sparse_optax.masked_params(params, state)
@@ -89,7 +89,7 @@ def test_wrapper_keeps_exact_density_and_grown_weights_start_at_zero(method):
   loss = scores_lib.classification_loss(apply)
   step = jax.jit(tx.update)
   changes = 0
-  for t in range(40):
+  for t in range(20):
     grads = jax.grad(loss)(params, (x, jnp.arange(16) % 3))
     old = state.masks
     updates, state = step(grads, state, params)
@@ -101,9 +101,9 @@ def test_wrapper_keeps_exact_density_and_grown_weights_start_at_zero(method):
       grown = np.asarray(m & ~old[k]['kernel'])
       if grown.any():
         changes += 1
-        assert t in (5, 10, 15, 20, 25) and t % 5 == 0
+        assert t in (4, 8, 12)
         np.testing.assert_array_equal(np.asarray(w)[grown], 0.0)
-  assert changes >= 4  # updates happened, and none from 75 % (step 30) on
+  assert changes >= 2  # updates happened, and none from 75 % (step 15) on
 
 
 def test_wrapper_rejects_bad_arguments():

@@ -82,16 +82,17 @@ def test_sparsegpt_error_at_most_magnitude_on_trained_lenet():
 
   @jax.jit
   def step(p, s, xb, yb):
-    loss = lambda q: optax.softmax_cross_entropy_with_integer_labels(  # pylint: disable=g-long-lambda
-        model.apply({'params': q}, xb), yb).mean()
+    def loss(q):
+      return optax.softmax_cross_entropy_with_integer_labels(
+          model.apply({'params': q}, xb), yb).mean()
     g = jax.grad(loss)(p)
     u, s = tx.update(g, s, p)
     return optax.apply_updates(p, u), s
 
   state = tx.init(params)
-  for i in range(20):
-    params, state = step(params, state, x[i * 12:(i + 1) * 12],
-                         y[i * 12:(i + 1) * 12])
+  for i in range(8):
+    params, state = step(params, state, x[i * 32:(i + 1) * 32],
+                         y[i * 32:(i + 1) * 32])
   inputs = activations.layer_inputs(model.apply, {'params': params}, x[:128])
   masks = masks_lib.ones_like(params)
   assert sorted(inputs) == sorted(masks_lib.prunable_paths(masks))

@@ -24,7 +24,7 @@ def test_rigl_trains_a_flax_cnn_at_exact_density():
        ).astype(np.float32)
   model = TinyCNN()
   params = model.init(jax.random.key(0), x[:1])['params']
-  total = 60
+  total = 40
   # The three lines that make the loop sparse:
   tx = sparse_optax.wrap_optax(optax.adam(3e-2), 'rigl', density=0.2,
                                total_steps=total, update_every=10,

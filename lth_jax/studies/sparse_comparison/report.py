@@ -12,16 +12,16 @@ import pathlib
 from typing import Any
 
 import matplotlib
+import ml_collections
+import numpy as np
+from scipy import stats as scipy_stats
+
+from lth_jax import files
+from lth_jax.lottery import config as config_lib
+from lth_jax.studies.sparse_comparison import runner
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import ml_collections  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from scipy import stats as scipy_stats  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from lth_jax import files  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.lottery import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from lth_jax.studies.sparse_comparison import runner  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def _density_key(d: float) -> float:

@@ -28,7 +28,9 @@ import jax
 import ml_collections
 
 from lth_jax import files
+from lth_jax.lottery import experiment
 from lth_jax.lottery import imp
+from lth_jax.lottery import init_pruning
 from lth_jax.lottery import storage
 from lth_jax.lottery import summaries
 from lth_jax.lottery.experiment import Experiment
@@ -66,6 +68,7 @@ class Costs:
   batch_size: int
   steps: int
   shapes: list[tuple[int, int]]
+  num_classes: int
 
 
 def costs(exp: Experiment) -> Costs:
@@ -80,7 +83,7 @@ def costs(exp: Experiment) -> Costs:
   dense = exp.dense_masks(init['params'])
   return Costs(positions, flops.forward_flops(positions, dense),
                exp.config.training.batch_size, exp.total_steps,
-               flops.kernel_shapes(dense))
+               flops.kernel_shapes(dense), exp.dataset.num_classes)
 
 
 def _train(exp: Experiment, jobs: list[Job], steps: int, label: str,
@@ -151,7 +154,7 @@ def _dst_jobs(exp, method, densities, study):
       masks = starts.dst_masks(exp, method, r, d, init['params'])
       state = state_lib.create_train_state(
           exp.model, masks_lib.apply_masks(init['params'], masks), None, tx,
-          exp.replicate_key(r, 1), init['batch_stats'])
+          exp.replicate_key(r, experiment.DATA_STREAM), init['batch_stats'])
       sparse = state.opt_state._replace(
           masks=masks, key=starts.method_key(exp, r, method.label, d))
       jobs.append(Job(method, d, r, state.replace(opt_state=sparse), {}))
@@ -168,9 +171,9 @@ def _group_cost(c: Costs, study: ml_collections.ConfigDict, job: Job,
                                                study.stop_fraction))
   cost = flops.train_flops(sparse, c.batch_size, steps)
   if kind == 'init' and job.method.name == 'snip':
-    cost += 3 * c.dense * study.scoring_examples * 10
+    cost += 3 * c.dense * init_pruning.PER_CLASS * c.num_classes
   if kind == 'init' and job.method.name == 'synflow':
-    cost += 3 * c.dense * starts.init_pruning.SYNFLOW_ROUNDS
+    cost += 3 * c.dense * init_pruning.SYNFLOW_ROUNDS
   if kind == 'oneshot':
     cost += flops.train_flops(c.dense, c.batch_size, c.steps)
     cost += c.dense * study.calibration_size

@@ -9,8 +9,7 @@ the model, data, optimizer, training length ``T`` and the IMP trunk
 * ``densities``: comma-separated fractions of prunable weights kept;
 * ``finetune_steps``: the fine-tuning after one-shot pruning;
 * ``update_every``, ``drop_fraction``, ``stop_fraction``: SET/RigL;
-* ``calibration_size``: training examples Wanda/SparseGPT see;
-* ``scoring_examples``: SNIP's examples per class (FLOP count only).
+* ``calibration_size``: training examples Wanda/SparseGPT see.
 """
 from typing import NamedTuple
 
@@ -62,7 +61,6 @@ def default_study() -> ml_collections.ConfigDict:
   s.drop_fraction = 0.3
   s.stop_fraction = 0.75
   s.calibration_size = 128
-  s.scoring_examples = 10
   return s
 
 
