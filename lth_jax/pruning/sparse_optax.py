@@ -149,24 +149,29 @@ def wrap_optax(inner: optax.GradientTransformation, method: str, *,
       raise ValueError('the sparse optax wrapper needs params: call '
                        'tx.update(grads, opt_state, params).')
     old = state.masks
-    new = old
-    if method != 'static':
-      new = jax.lax.cond(
-          is_update(state.count),
-          lambda: dst.update_masks(
-              method, params, old, updates,
-              jax.random.fold_in(state.key, state.count),
-              fraction(state.count), select),
-          lambda: old)
-    grown = jax.tree.map(lambda n, o: None if n is None else n & ~o,
-                         new, old, is_leaf=_is_none)
-    inner_state = _reset_like_params(state.inner_state, params, grown)
+
+    def change(inner_state):
+      new = dst.update_masks(method, params, old, updates,
+                             jax.random.fold_in(state.key, state.count),
+                             fraction(state.count), select)
+      grown = jax.tree.map(lambda n, o: None if n is None else n & ~o,
+                           new, old, is_leaf=_is_none)
+      keep = jax.tree.map(lambda n, o: None if n is None else n & o,
+                          new, old, is_leaf=_is_none)
+      return new, keep, _reset_like_params(inner_state, params, grown)
+
+    if method == 'static':
+      new, keep, inner_state = old, old, state.inner_state
+    else:
+      new, keep, inner_state = jax.lax.cond(
+          is_update(state.count), change,
+          lambda inner_state: (old, old, inner_state), state.inner_state)
     steps, inner_state = inner.update(_restrict(updates, new), inner_state,
                                       params)
-    keep = jax.tree.map(lambda n, g: None if n is None else n & ~g, new,
-                        grown, is_leaf=_is_none)
-    target = _restrict(optax.apply_updates(params, steps), keep)
-    out = jax.tree.map(lambda t, p: t - p, target, params)
+    # Kept weights take their step; the rest land on exactly zero.
+    out = jax.tree.map(
+        lambda k, u, p: u if k is None else jnp.where(k, u, -p), keep,
+        steps, params, is_leaf=_is_none)
     return out, SparseState(state.count + 1, new, state.key, inner_state)
 
   def is_update(count):

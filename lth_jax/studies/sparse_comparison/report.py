@@ -25,7 +25,9 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 
 
 def _density_key(d: float) -> float:
-  return round(float(d), 4)
+  """Groups densities within rounding of a count (two significant
+  digits: IMP's 3.1251 % and a target of 3.125 % are one density)."""
+  return float(f'{float(d):.2g}')
 
 
 def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -94,10 +96,38 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
   for r in rows:
     wall = '' if r['wall_s'] is None else f"{r['wall_s']:.1f}"
     lines.append(
-        f"| {100 * r['density']:.3g} % | {r['method']} | "
+        f"| {100 * r['density_actual']:.3g} % | {r['method']} | "
         f"{r['acc_mean']:.2f} ± {r['acc_std']:.2f} ({r['n']}) | "
         f"{verdict(r, imp.get(r['density']))} | {r['dense_runs']:.3f} | "
         f"{wall} |")
+  return '\n'.join(lines) + '\n'
+
+
+def oneshot_markdown(records: list[dict[str, Any]]) -> str:
+  """One-shot quality: accuracy before fine-tuning and the summed
+  per-layer reconstruction error, relative to magnitude pruning's."""
+  rows: dict[tuple[float, str], list[dict[str, Any]]] = {}
+  for r in records:
+    if r['kind'] == 'oneshot' and r.get('reconstruction_error'):
+      rows.setdefault((_density_key(r['target_density']), r['method']),
+                      []).append(r)
+  if not rows:
+    return ''
+  lines = ['| density | method | test acc. % before fine-tuning | '
+           'reconstruction error / magnitude\'s |', '|---|---|---|---|']
+  for (density, method), rs in sorted(rows.items(),
+                                      key=lambda kv: (-kv[0][0], kv[0][1])):
+    base = rows.get((density, 'magnitude:uniform'))
+    ratio = ''
+    if base:
+      err = np.mean([sum(r['reconstruction_error'].values()) for r in rs])
+      ref = np.mean([sum(r['reconstruction_error'].values()) for r in base])
+      ratio = f'{err / ref:.3f}'
+    before = [100 * r['start_test_acc'] for r in rs
+              if r.get('start_test_acc') is not None]
+    acc = (f'{np.mean(before):.2f} ± {np.std(before, ddof=1):.2f}'
+           if len(before) > 1 else '')
+    lines.append(f'| {100 * density:.3g} % | {method} | {acc} | {ratio} |')
   return '\n'.join(lines) + '\n'
 
 
@@ -143,7 +173,7 @@ def write_report(config: ml_collections.ConfigDict, workdir: str
     raise FileNotFoundError(f'no sparse-comparison records in {out_dir}; '
                             'run experiments.sparse_comparison first.')
   rows = aggregate(records)
-  markdown = to_markdown(rows)
+  markdown = to_markdown(rows) + '\n' + oneshot_markdown(records)
   paths = {'table': out_dir / 'table.md', 'csv': out_dir / 'table.csv',
            'accuracy_vs_density': out_dir / 'accuracy_vs_density.png',
            'accuracy_vs_flops': out_dir / 'accuracy_vs_flops.png'}

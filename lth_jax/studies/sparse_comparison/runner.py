@@ -112,6 +112,7 @@ def _record(job: Job, run: engine.Run, masks: PyTree, cost: float,
           'replicate': job.replicate,
           'early_stop_step': best['step'],
           'early_stop_test_acc': best['test_acc'],
+          'start_test_acc': run.rows[0]['test_acc'],
           'final_test_acc': run.rows[-1]['test_acc'], 'flops': cost,
           'dense_runs': cost / unit, 'wall_s': wall, **job.extra}
 
