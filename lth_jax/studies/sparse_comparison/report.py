@@ -137,9 +137,18 @@ def _style(method: str) -> dict[str, Any]:
   return {'marker': '.', 'linestyle': '--' if 'uniform' in method else '-'}
 
 
+#: The accuracy axis starts here; lower points are listed in the caption.
+Y_FLOOR = 85.0
+
+
 def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
-  """Accuracy vs ``x`` (``'density'`` or ``'dense_runs'``), per method."""
+  """Accuracy vs ``x`` (``'density'`` or ``'dense_runs'``), per method.
+
+  The y axis starts at ``Y_FLOOR`` (or lower where every point is);
+  points below it are named in the title.
+  """
   fig, ax = plt.subplots(figsize=(8, 5))
+  ax.set_prop_cycle(color=plt.get_cmap('tab20').colors)
   for method in sorted({r['method'] for r in rows}):
     rs = sorted((r for r in rows if r['method'] == method and
                  r['density'] < 1.0), key=lambda r: r[x])
@@ -156,6 +165,13 @@ def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
   else:
     ax.set_xlabel('training cost (dense-equivalent training runs, FLOPs)')
   ax.set_ylabel('test accuracy at early stop (%)')
+  low = [r for r in rows if r['acc_mean'] < Y_FLOOR]
+  if len(low) < len(rows):
+    ax.set_ylim(bottom=Y_FLOOR)
+    if low:
+      ax.set_title('below the axis: ' + ', '.join(
+          f"{r['method']} at {100 * r['density_actual']:.2g} % "
+          f"({r['acc_mean']:.1f} %)" for r in low), fontsize=8)
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=7, ncol=2)
   fig.tight_layout()
