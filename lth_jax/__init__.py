@@ -34,6 +34,7 @@ from lth_jax.pruning import prune_layerwise
 from lth_jax.pruning import random_like
 from lth_jax.pruning import rewind
 from lth_jax.pruning import sparsity_report
+from lth_jax.pruning.sparse_optax import wrap_optax
 
 __version__ = '0.1.0'
 
@@ -53,4 +54,5 @@ __all__ = [
     'apply_masks', 'check_mask_tree', 'hamming_distance', 'iou', 'leaf_paths',
     'magnitude_scores', 'ones_like', 'prunable_paths', 'prune_global',
     'prune_layerwise', 'random_like', 'rewind', 'sparsity_report',
+    'wrap_optax',
 ]

@@ -35,3 +35,8 @@ from lth_jax.pruning import synflow  # registers SynFlow
 from lth_jax.pruning.criteria import all_criterion_names
 from lth_jax.pruning.criteria import criterion_masks
 from lth_jax.pruning.criteria import supermask_params
+# Sparse training and one-shot pruning (their scorers register on import).
+from lth_jax.pruning import distributions
+from lth_jax.pruning import dst
+from lth_jax.pruning import oneshot
+from lth_jax.pruning import sparse_optax

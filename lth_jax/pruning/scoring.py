@@ -48,7 +48,8 @@ NEEDS: dict[str, tuple[str, ...]] = {}
 
 #: What each common keyword input is, for error messages.
 _INPUTS = {'key': 'a PRNG key', 'loss_fn': 'a loss function',
-           'batch': 'a batch of data', 'init': 'the initial weights'}
+           'batch': 'a batch of data', 'init': 'the initial weights',
+           'input_norms': "the norms of each layer's input features"}
 
 
 def register_scorer(name: str, needs: tuple[str, ...] = ()

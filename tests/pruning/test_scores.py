@@ -242,7 +242,7 @@ def test_one_registry_lists_every_scorer_once():
       ['grasp', 'grasp_abs', 'magnitude', 'random', 'snip', 'synflow',
        'large_final', 'small_final', 'large_init', 'small_init',
        'large_init_large_final', 'magnitude_increase', 'movement',
-       'large_final_same_sign'])
+       'large_final_same_sign', 'rigl_gradient', 'wanda'])
   assert scores.all_scorer_names() == scoring.all_scorer_names()
   with pytest.raises(ValueError, match='known: grasp'):
     scoring.get_scorer('snipp')

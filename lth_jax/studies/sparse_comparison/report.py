@@ -1,0 +1,206 @@
+"""The comparison's table, verdicts and figures from its records.
+
+Per (method, density): the test accuracy at early stop (mean, standard
+deviation and count over replicates), training cost in dense-equivalent
+runs (FLOPs over one dense training run of ``T`` steps) and wall time per
+job. Verdicts compare each method with IMP at the same density by a
+Welch 95 % t-interval of the difference of means: ``better``/``worse``
+when the interval excludes 0, else ``tie``.
+"""
+import math
+import pathlib
+from typing import Any
+
+import matplotlib
+import ml_collections
+import numpy as np
+from scipy import stats as scipy_stats
+
+from lth_jax import errors
+from lth_jax import files
+from lth_jax.lottery import config as config_lib
+from lth_jax.studies.sparse_comparison import runner
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def _density_key(d: float) -> float:
+  """Groups densities within rounding of a count (two significant
+  digits: IMP's 3.1251 % and a target of 3.125 % are one density)."""
+  return float(f'{float(d):.2g}')
+
+
+def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+  """One row per (method, density) with means and spreads (percent).
+
+  >>> rows = aggregate([{'method': 'a', 'target_density': .5, 'density': .5,
+  ...                    'early_stop_test_acc': a, 'dense_runs': 1.,
+  ...                    'wall_s': 2.} for a in (.9, .8)])
+  >>> rows[0]['acc_mean'], rows[0]['n']
+  (85.0, 2)
+  """
+  groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
+  for r in records:
+    key = (r['method'], _density_key(r['target_density']))
+    groups.setdefault(key, []).append(r)
+  out = []
+  for (method, density), rs in sorted(groups.items(),
+                                      key=lambda kv: (-kv[0][1], kv[0][0])):
+    acc = np.array([100 * r['early_stop_test_acc'] for r in rs])
+    walls = [r['wall_s'] for r in rs if r.get('wall_s') is not None]
+    out.append({
+        'method': method, 'density': density,
+        'density_actual': float(np.mean([r['density'] for r in rs])),
+        'acc_mean': float(acc.mean()),
+        'acc_std': float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+        'accs': acc.tolist(), 'n': len(acc),
+        'dense_runs': float(np.mean([r['dense_runs'] for r in rs])),
+        'wall_s': float(np.mean(walls)) if walls else None})
+  return out
+
+
+def welch_interval(a: list[float], b: list[float], level: float = 0.95
+                   ) -> tuple[float, float]:
+  """The ``level`` t-interval of ``mean(a) - mean(b)`` (Welch).
+
+  >>> lo, hi = welch_interval([1., 2., 3.], [1., 2., 3.])
+  >>> bool(lo < 0 < hi)
+  True
+  """
+  a, b = np.asarray(a, float), np.asarray(b, float)
+  va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+  diff = a.mean() - b.mean()
+  se = math.sqrt(va + vb)
+  if se == 0:
+    return diff, diff
+  dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+  half = scipy_stats.t.ppf(0.5 + level / 2, dof) * se
+  return diff - half, diff + half
+
+
+def verdict(row: dict[str, Any], imp: dict[str, Any] | None) -> str:
+  """``better``/``worse``/``tie`` against IMP at the same density."""
+  if imp is None or row['method'] == 'imp' or min(row['n'], imp['n']) < 2:
+    return ''
+  lo, hi = welch_interval(row['accs'], imp['accs'])
+  word = 'better' if lo > 0 else 'worse' if hi < 0 else 'tie'
+  return f'{word} [{lo:+.2f}, {hi:+.2f}]'
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+  """The table: one line per method and density."""
+  imp = {r['density']: r for r in rows if r['method'] == 'imp'}
+  lines = ['| density | method | test acc. % (mean ± sd, n) | '
+           'vs IMP (95 % CI of diff.) | training cost (dense runs) | '
+           'wall s/job |', '|---|---|---|---|---|---|']
+  for r in rows:
+    wall = '' if r['wall_s'] is None else f"{r['wall_s']:.1f}"
+    lines.append(
+        f"| {100 * r['density_actual']:.3g} % | {r['method']} | "
+        f"{r['acc_mean']:.2f} ± {r['acc_std']:.2f} ({r['n']}) | "
+        f"{verdict(r, imp.get(r['density']))} | {r['dense_runs']:.3f} | "
+        f"{wall} |")
+  return '\n'.join(lines) + '\n'
+
+
+def oneshot_markdown(records: list[dict[str, Any]]) -> str:
+  """One-shot quality: accuracy before fine-tuning and the summed
+  per-layer reconstruction error, relative to magnitude pruning's."""
+  rows: dict[tuple[float, str], list[dict[str, Any]]] = {}
+  for r in records:
+    if r['kind'] == 'oneshot' and r.get('reconstruction_error'):
+      rows.setdefault((_density_key(r['target_density']), r['method']),
+                      []).append(r)
+  if not rows:
+    return ''
+  lines = ['| density | method | test acc. % before fine-tuning | '
+           'reconstruction error / magnitude\'s |', '|---|---|---|---|']
+  for (density, method), rs in sorted(rows.items(),
+                                      key=lambda kv: (-kv[0][0], kv[0][1])):
+    base = rows.get((density, 'magnitude:uniform'))
+    ratio = ''
+    if base:
+      err = np.mean([sum(r['reconstruction_error'].values()) for r in rs])
+      ref = np.mean([sum(r['reconstruction_error'].values()) for r in base])
+      ratio = f'{err / ref:.3f}'
+    before = [100 * r['start_test_acc'] for r in rs
+              if r.get('start_test_acc') is not None]
+    acc = (f'{np.mean(before):.2f} ± {np.std(before, ddof=1):.2f}'
+           if len(before) > 1 else '')
+    lines.append(f'| {100 * density:.3g} % | {method} | {acc} | {ratio} |')
+  return '\n'.join(lines) + '\n'
+
+
+def _style(method: str) -> dict[str, Any]:
+  if method == 'imp':
+    return {'color': 'black', 'linewidth': 2.5, 'marker': 'o'}
+  return {'marker': '.', 'linestyle': '--' if 'uniform' in method else '-'}
+
+
+#: The accuracy axis starts here; lower points are listed in the caption.
+Y_FLOOR = 85.0
+
+
+def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
+  """Accuracy vs ``x`` (``'density'`` or ``'dense_runs'``), per method.
+
+  The y axis starts at ``Y_FLOOR`` (or lower where every point is);
+  points below it are named in the title.
+  """
+  fig, ax = plt.subplots(figsize=(8, 5))
+  ax.set_prop_cycle(color=plt.get_cmap('tab20').colors)
+  for method in sorted({r['method'] for r in rows}):
+    rs = sorted((r for r in rows if r['method'] == method and
+                 r['density'] < 1.0), key=lambda r: r[x])
+    if not rs:
+      continue
+    ax.errorbar([100 * r[x] if x == 'density' else r[x] for r in rs],
+                [r['acc_mean'] for r in rs],
+                yerr=[r['acc_std'] for r in rs], label=method, capsize=2,
+                **_style(method))
+  ax.set_xscale('log')
+  if x == 'density':
+    ax.invert_xaxis()
+    ax.set_xlabel('percent of prunable weights kept')
+  else:
+    ax.set_xlabel('training cost (dense-equivalent training runs, FLOPs)')
+  ax.set_ylabel('test accuracy at early stop (%)')
+  low = [r for r in rows if r['acc_mean'] < Y_FLOOR]
+  if len(low) < len(rows):
+    ax.set_ylim(bottom=Y_FLOOR)
+    if low:
+      ax.set_title('below the axis: ' + ', '.join(
+          f"{r['method']} at {100 * r['density_actual']:.2g} % "
+          f"({r['acc_mean']:.1f} %)" for r in low), fontsize=8)
+  ax.grid(True, alpha=0.3)
+  ax.legend(fontsize=7, ncol=2)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+
+
+def write_report(config: ml_collections.ConfigDict, workdir: str
+                 ) -> dict[str, Any]:
+  """Writes ``table.md``, ``table.csv`` and both figures; returns them."""
+  out_dir = (pathlib.Path(workdir) / config_lib.run_hash(config.trunk)
+             / runner.STUDY_DIR)
+  records = runner.read_records(out_dir)
+  if not records:
+    raise errors.MissingInputError(
+        f'no sparse-comparison records in {out_dir}; '
+        'run experiments.sparse_comparison first.')
+  rows = aggregate(records)
+  markdown = to_markdown(rows) + '\n' + oneshot_markdown(records)
+  paths = {'table': out_dir / 'table.md', 'csv': out_dir / 'table.csv',
+           'accuracy_vs_density': out_dir / 'accuracy_vs_density.png',
+           'accuracy_vs_flops': out_dir / 'accuracy_vs_flops.png'}
+  files.write_text_atomic(paths['table'], markdown)
+  columns = ['method', 'density', 'density_actual', 'acc_mean', 'acc_std',
+             'n', 'dense_runs', 'wall_s']
+  files.write_text_atomic(paths['csv'], ','.join(columns) + '\n' + ''.join(
+      ','.join(str(r[c]) for c in columns) + '\n' for r in rows))
+  plot(rows, 'density', paths['accuracy_vs_density'])
+  plot(rows, 'dense_runs', paths['accuracy_vs_flops'])
+  return {'markdown': markdown, 'rows': rows,
+          'files': {k: str(v) for k, v in paths.items()}}
