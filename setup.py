@@ -29,6 +29,8 @@ setuptools.setup(
         # circles data (scikit-learn).
         'networkx>=3.2,<4',
         'scikit-learn>=1.4,<2',
+        # Verdicts over replicates: Student t intervals.
+        'scipy>=1.11,<2',
     ],
     extras_require={
         # TensorFlow is only needed to *build* a data set through tfds.

@@ -29,6 +29,16 @@ def _stats(name: str, values: list[float], scale: float = 1.0
           f'{name}_max': float(v.max())}
 
 
+def replicate_values(group: list[dict[str, Any]]) -> dict[str, list[Any]]:
+  """Per-replicate values of a row, in replicate order, for the verdicts
+  of ``lth_jax.analysis.verdicts`` (not written to the CSV)."""
+  return {'replicate_ids': [g.get('replicate', 0) for g in group],
+          'early_stop_test_acc_values': [100 * float(g['early_stop_test_acc'])
+                                         for g in group],
+          'early_stop_step_values': [float(g['early_stop_step'])
+                                     for g in group]}
+
+
 def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
   """One row per (run, branch, level): mean / min / max over replicates.
 
@@ -50,7 +60,8 @@ def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
   rows = []
   for (run, branch, level) in sorted(
       groups, key=lambda k: (k[0], k[1] != TRUNK, k[1], k[2])):
-    group = groups[(run, branch, level)]
+    group = sorted(groups[(run, branch, level)],
+                   key=lambda g: g.get('replicate', 0))
     rows.append({
         'run': run, 'branch': branch, 'level': level,
         'weights_remaining_pct': 100 * float(np.mean(
@@ -61,6 +72,7 @@ def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         **_stats('early_stop_step', [g['early_stop_step'] for g in group]),
         'final_test_acc_mean': 100 * float(np.mean(
             [g['final_test_acc'] for g in group])),
+        **replicate_values(group),
     })
   return rows
 
