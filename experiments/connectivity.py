@@ -36,7 +36,8 @@ def main(argv):
   out_dir = instability_sweep.output_dir(config, _WORKDIR.value)
   report = instability_report.write_report(
       paths, config.connectivity.threshold, out_dir)
-  print(instability_report.to_markdown(report['rows'], report['stability']))
+  print(instability_report.to_markdown(report['rows'], report['stability'],
+                                       config.connectivity.threshold))
   print(f"\ntables: {report['instability_csv']}\nplots:  "
         f"{report['path_error_png']}, {report['instability_png']}")
 
