@@ -16,6 +16,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.analysis import instability_report
 from lth_jax.lottery import instability_sweep
 
@@ -40,6 +41,7 @@ def main(argv):
                                        config.connectivity.threshold))
   print(f"\ntables: {report['instability_csv']}\nplots:  "
         f"{report['path_error_png']}, {report['instability_png']}")
+  print(provenance.note(out_dir, config))
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ from absl import flags
 from absl import logging
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.analysis import report as report_lib
 from lth_jax.analysis import tables
 from lth_jax.lottery import storage
@@ -42,6 +43,8 @@ def main(argv):
   print(tables.comparison_markdown(report['rows']))
   print(f"\ntable: {report['csv']}\nplots: {report['accuracy_png']}, "
         f"{report['early_stop_png']}")
+  print(provenance.note(_OUT.value or runs[0], {'runs': [str(r) for r in runs],
+                                               'metric': _METRIC.value}))
 
 
 if __name__ == '__main__':
