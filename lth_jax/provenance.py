@@ -58,14 +58,16 @@ def source_root() -> pathlib.Path:
   return pathlib.Path(__file__).resolve().parent.parent
 
 
-def git_state(root: PathLike | None = None) -> dict[str, Any]:
-  """``{'commit': sha or None, 'dirty': bool or None}`` of ``root``'s repo
-  (tracked files only: results and data folders do not count)."""
+def git_state(root: PathLike | None = None,
+              code_paths: Sequence[str] = CODE_PATHS) -> dict[str, Any]:
+  """``{'commit': sha or None, 'dirty': bool or None}`` of ``root``'s repo;
+  dirty: any change under ``code_paths`` that is not committed (new files
+  included; docs, tests and results folders do not count)."""
   root = source_root() if root is None else root
   commit = _git(root, 'rev-parse', 'HEAD')
   if commit is None:
     return {'commit': None, 'dirty': None}
-  status = _git(root, 'status', '--porcelain', '--untracked-files=no')
+  status = _git(root, 'status', '--porcelain', '--', *code_paths)
   return {'commit': commit, 'dirty': bool(status)}
 
 

@@ -90,12 +90,16 @@ def test_cli_strict_exit_status(repo):
   assert strict.returncode == 1
 
 
-def test_git_state_flags_tracked_changes_only(repo):
+def test_git_state_flags_changes_to_the_code_only(repo):
   root, sha = repo
   assert provenance.git_state(root) == {'commit': sha, 'dirty': False}
   (root / 'results').mkdir()
   (root / 'results' / 'r.csv').write_text('untracked\n')
+  (root / 'README.md').write_text('# edited docs\n')
   assert provenance.git_state(root)['dirty'] is False
+  (root / 'lth_jax' / 'new.py').write_text('y = 1\n')
+  assert provenance.git_state(root)['dirty'] is True
+  (root / 'lth_jax' / 'new.py').unlink()
   (root / 'lth_jax' / 'a.py').write_text('x = 3\n')
   assert provenance.git_state(root)['dirty'] is True
   assert provenance.git_state(root.parent / 'nowhere') == {
