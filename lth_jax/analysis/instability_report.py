@@ -4,12 +4,12 @@
   replicate, pair, alpha, test/train error and loss;
 * ``instability.csv``: one row per (level, k): instability and end-point
   error, mean / min / max over inits x pairs (percent);
-* ``stability.csv``: per level, the stability point (first k below the
-  threshold, on the mean test instability);
-* the markdown table's verdict per (level, k): ``stable`` when the 95 % t
-  interval of the mean test instability over paths lies below the
-  threshold, ``unstable`` above it, else ``indistinguishable`` (or
-  ``insufficient replicates`` under 3 paths; ``lth_jax.analysis.verdicts``);
+* the verdict per (level, k): ``stable`` when the 95 % t interval of the
+  mean test instability over paths lies below the threshold, ``unstable``
+  above it, else ``indistinguishable`` (or ``insufficient replicates``
+  under 3 paths; ``lth_jax.analysis.verdicts``);
+* ``stability.csv``: per level, the stability point: the first k whose
+  verdict is ``stable``;
 * ``path_error.png``: test error along the path for each k, one panel per
   level (mean over inits x pairs, min-max band);
 * ``instability.png``: test and train instability vs k, one line per level
@@ -143,7 +143,7 @@ def write_report(paths: list[dict[str, Any]], threshold: float,
   """
   out_dir = pathlib.Path(out_dir)
   rows = instability.aggregate(paths)
-  stability = instability.stability_points(rows, threshold)
+  stability = stability_points(rows, threshold)
   files = {'paths_csv': out_dir / 'paths.csv',
            'instability_csv': out_dir / 'instability.csv',
            'stability_csv': out_dir / 'stability.csv',
@@ -182,6 +182,27 @@ def stability_verdict(row: dict[str, Any],
   verdict = verdicts.against(values, 100 * threshold).verdict
   return {verdicts.WORSE: 'stable', verdicts.BETTER: 'unstable'}.get(
       verdict, verdict)
+
+
+def stability_points(rows: list[dict[str, Any]],
+                     threshold: float = connectivity.STABILITY_THRESHOLD
+                     ) -> dict[int, int | None]:
+  """Per level, the first rewind step whose ``stability_verdict`` is
+  'stable' (None if none is).
+
+  >>> row = lambda k, *v: {'level': 0, 'rewind_step': k,
+  ...                      'test_instability_values': list(v)}
+  >>> stability_points([row(0, 5., 1., 3.), row(100, 1., 1.2, .9),
+  ...                   row(500, .1, .2, .3)])
+  {0: 100}
+  """
+  out = {}
+  for level in sorted({r['level'] for r in rows}):
+    mine = sorted((r for r in rows if r['level'] == level),
+                  key=lambda r: r['rewind_step'])
+    out[level] = next((r['rewind_step'] for r in mine
+                       if stability_verdict(r, threshold) == 'stable'), None)
+  return out
 
 
 def to_markdown(rows: list[dict[str, Any]],
