@@ -1,5 +1,6 @@
 """Provenance: records written by launchers, tables checked against git."""
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def test_cli_strict_exit_status(repo):
   write_docs(root, sha)
   commit_all(root, 'docs')
   cmd = [sys.executable, '-m', 'experiments.provenance', f'--root={root}']
-  env = {'PYTHONPATH': str(REPO), 'JAX_PLATFORMS': 'cpu'}
+  env = dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS='cpu')
   out = subprocess.run(cmd, capture_output=True, text=True, env=env,
                        cwd=REPO, check=True).stdout
   assert 'README.md:4: current: | marked | acc |' in out
