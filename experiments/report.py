@@ -41,6 +41,9 @@ def main(argv):
   report = report_lib.write_report(runs, _OUT.value or runs[0], title,
                                    _METRIC.value)
   print(tables.comparison_markdown(report['rows']))
+  print('\nWinning tickets (Frankle & Carbin: not below dense, in at most '
+        "its iterations):\n")
+  print(tables.winning_markdown(report['rows']))
   print(f"\ntable: {report['csv']}\nplots: {report['accuracy_png']}, "
         f"{report['early_stop_png']}")
   print(provenance.note(_OUT.value or runs[0], {'runs': [str(r) for r in runs],

@@ -96,3 +96,21 @@ def test_rows_need_their_replicate_values():
   b = dict(a, replicate_ids=[3, 4, 5])
   assert verdicts.compare_rows(a, a, paired=True).paired
   assert not verdicts.compare_rows(a, b, paired=True).paired
+
+
+def test_winning_table_judges_each_level_against_dense():
+  from lth_jax.analysis import tables  # pylint: disable=import-outside-toplevel
+  def row(level, pct, accs, stops):
+    return dict(run='', branch='trunk', level=level, replicate_ids=[0, 1, 2],
+                weights_remaining_pct=pct, early_stop_test_acc_values=accs,
+                early_stop_step_values=stops)
+  rows = [row(0, 100., [97.5, 97.7, 98.0], [3000., 4000., 3000.]),
+          row(1, 80., [98.0, 98.1, 98.3], [2000., 2250., 2000.]),
+          row(2, 64., [97.0, 97.1, 97.3], [2000., 2250., 2000.]),
+          row(3, 51., [98.0, 98.1, 98.3], [4000., 4250., 4000.]),
+          dict(row(4, 41., [98.0, 98.1, 98.3], [1., 1., 1.]),
+               branch='random_reinit')]
+  lines = tables.winning_markdown(rows).splitlines()[2:]
+  assert [line.split(' | ')[-1] for line in lines] == [
+      'wins |', 'does not win |', 'does not win |']   # below; later
+  assert lines[1].startswith('| 64.0 | -0.60')
