@@ -46,6 +46,8 @@ def side_config(side: str, preset: str, replicates: int,
   config = text_cnn_presets.text_config(
       TEXT_SIDES[side], f'preset={preset},replicates={replicates},seed={seed}')
   config.data.text.shared_vocabulary = SHARED_VOCABULARY
+  # Both sides pool the same documents into one vocabulary.
+  config.data.text.remove = text_cnn_presets.NEWSGROUPS_REMOVE
   return config
 
 

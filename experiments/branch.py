@@ -14,6 +14,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax import lottery
 import lth_jax.studies  # registers the studies' branches (pruning at init)
 
@@ -30,6 +31,8 @@ def main(argv):
   config = _CONFIG.value
   lottery.run_branch(config, _WORKDIR.value, _BRANCH.value)
   cli.print_report(config, _WORKDIR.value)
+  print(provenance.note(f'{_WORKDIR.value}/{lottery.run_hash(config)}',
+                        config))
 
 
 if __name__ == '__main__':

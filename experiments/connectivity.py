@@ -16,6 +16,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.connectivity import report as instability_report
 from lth_jax.studies.connectivity import sweep as instability_sweep
 
@@ -36,9 +37,11 @@ def main(argv):
   out_dir = instability_sweep.output_dir(config, _WORKDIR.value)
   report = instability_report.write_report(
       paths, config.connectivity.threshold, out_dir)
-  print(instability_report.to_markdown(report['rows'], report['stability']))
+  print(instability_report.to_markdown(report['rows'], report['stability'],
+                                       config.connectivity.threshold))
   print(f"\ntables: {report['instability_csv']}\nplots:  "
         f"{report['path_error_png']}, {report['instability_png']}")
+  print(provenance.note(out_dir, config))
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.early_masking import report as early_masking_report
 from lth_jax.studies import early_masking
 
@@ -34,6 +35,7 @@ def main(argv):
   out = early_masking_report.write_report(config, _WORKDIR.value)
   print(out['markdown'])
   print('\n'.join(f'{k}: {v}' for k, v in out['files'].items()))
+  print(provenance.note(out['files']['csv'].parent, config))
 
 
 if __name__ == '__main__':

@@ -18,6 +18,8 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import lottery
+from lth_jax import provenance
 from lth_jax.studies.init_pruning import runner as init_pruning
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
@@ -36,6 +38,8 @@ def main(argv):
   init_pruning.run_branches(config, _WORKDIR.value, _BRANCHES.value,
                             _LEVELS.value)
   cli.print_report(config, _WORKDIR.value)
+  print(provenance.note(f'{_WORKDIR.value}/{lottery.run_hash(config)}',
+                        config))
 
 
 if __name__ == '__main__':

@@ -17,7 +17,8 @@ from absl import logging
 
 from lth_jax import data
 from lth_jax import lottery
-from lth_jax.studies.init_pruning import report
+from lth_jax import provenance
+from lth_jax.studies.init_pruning import report as report
 from lth_jax.analysis import plots
 from lth_jax.runs import storage
 
@@ -70,6 +71,8 @@ def main(argv):
     plots.plot_accuracy(shown, _FIGURE.value,
                         'LeNet-300-100 / MNIST: IMP vs pruning at init')
     print(f'figure: {_FIGURE.value}')
+  print(provenance.note(None, {'runs': _RUNS.value,
+                               'branches': _BRANCHES.value}))
 
 
 if __name__ == '__main__':

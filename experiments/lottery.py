@@ -12,6 +12,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax import lottery
 from lth_jax.training import replicates
 
@@ -44,6 +45,8 @@ def main(argv):
     replicates.split_host_cpu()
   lottery.run(config, _WORKDIR.value)
   cli.print_report(config, _WORKDIR.value)
+  print(provenance.note(f'{_WORKDIR.value}/{lottery.run_hash(config)}',
+                        config))
 
 
 if __name__ == '__main__':

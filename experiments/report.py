@@ -14,6 +14,7 @@ from absl import flags
 from absl import logging
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.analysis import report as report_lib
 from lth_jax.analysis import tables
 from lth_jax.runs import storage
@@ -40,8 +41,13 @@ def main(argv):
   report = report_lib.write_report(runs, _OUT.value or runs[0], title,
                                    _METRIC.value)
   print(tables.comparison_markdown(report['rows']))
+  print('\nWinning tickets (Frankle & Carbin: not below dense, in at most '
+        "its iterations):\n")
+  print(tables.winning_markdown(report['rows']))
   print(f"\ntable: {report['csv']}\nplots: {report['accuracy_png']}, "
         f"{report['early_stop_png']}")
+  print(provenance.note(_OUT.value or runs[0], {'runs': [str(r) for r in runs],
+                                               'metric': _METRIC.value}))
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.structure import runner as structure_study
 from lth_jax.data import two_task
 
@@ -38,6 +39,7 @@ def main(argv):
   print()
   print(structure_study.outcome_table(result['replicates'], tasks))
   print(f'\nwritten to {result["dir"]}')
+  print(provenance.note(result['dir'], config))
 
 
 if __name__ == '__main__':

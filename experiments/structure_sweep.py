@@ -16,6 +16,7 @@ from absl import logging
 
 from configs import structure_moons
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.structure import runner as structure_study
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for results.',
@@ -45,6 +46,9 @@ def main(argv):
   table = structure_study.sweep_table(by_width)
   print(table)
   pathlib.Path(_WORKDIR.value, 'sweep.md').write_text(table + '\n')
+  print(provenance.note(_WORKDIR.value, {'widths': _WIDTHS.value,
+                                         'replicates': _REPLICATES.value,
+                                         'preset': _PRESET.value}))
 
 
 if __name__ == '__main__':

@@ -12,6 +12,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.supermasks import report as supermask_report
 from lth_jax.studies.supermasks import runner as supermasks
 
@@ -26,6 +27,7 @@ def main(argv):
   result = supermasks.run(_CONFIG.value, _WORKDIR.value)
   print(supermask_report.to_markdown(result['summary']))
   print(f"results: {result['out_dir']}")
+  print(provenance.note(result['out_dir'], _CONFIG.value))
 
 
 if __name__ == '__main__':

@@ -18,6 +18,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.transfer import report as transfer_report
 from lth_jax.studies.transfer import runner as transfer
 
@@ -43,6 +44,7 @@ def main(argv):
                                        _OUT.value)
   print(report['markdown'])
   print(f"\ntable: {report['csv']}\nplot:  {report['accuracy_png']}")
+  print(provenance.note(report['csv'].parent, config))
 
 
 if __name__ == '__main__':

@@ -21,6 +21,7 @@ from absl import flags
 
 from experiments import cli
 from lth_jax import errors
+from lth_jax import provenance
 from lth_jax.studies.transfer import report as transfer_report
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of the trunks.',
@@ -69,6 +70,8 @@ def main(argv):
       figures.mkdir(parents=True, exist_ok=True)
       shutil.copyfile(report['accuracy_png'], figures / f'transfer_{pair}.png')
   print(transfer_report.pairs_markdown(rows_by_pair, levels))
+  print(provenance.note(_OUT.value, {'pairs': _PAIRS.value,
+                                     'options': _OPTIONS.value}))
 
 
 if __name__ == '__main__':

@@ -51,19 +51,20 @@ def weights_limits(rows: list[dict[str, Any]],
 
 
 def _weights_axis(ax, rows: list[dict[str, Any]]) -> None:
-  """Log x axis, reversed, ticked at up to 8 of the trunk's levels (the
-  first and the last included), its limits spanning every plotted row."""
+  """Log x axis, reversed, with a labelled tick at every level of the
+  trunk (of every row without a trunk), so that each point can be read
+  off as its level; labels turn upright when there are more than 8. Its
+  limits span every plotted row."""
   ax.set_xscale('log')
   xs = sorted({round(r['weights_remaining_pct'], 1) for r in rows
                if r['branch'] == TRUNK} or
               {round(r['weights_remaining_pct'], 1) for r in rows},
               reverse=True)
-  count = min(len(xs), 8)
-  picks = sorted({round(i * (len(xs) - 1) / max(count - 1, 1))
-                  for i in range(count)})
-  ax.set_xticks([xs[i] for i in picks])
+  ax.set_xticks(xs)
   ax.xaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
   ax.xaxis.set_minor_locator(ticker.NullLocator())
+  if len(xs) > 8:
+    ax.tick_params(axis='x', labelrotation=90, labelsize='x-small')
   ax.set_xlim(*weights_limits(rows))
   ax.set_xlabel('percent of weights remaining')
   ax.grid(True, alpha=0.3)

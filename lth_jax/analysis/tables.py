@@ -10,6 +10,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from lth_jax import files
+from lth_jax.analysis import verdicts
 
 COLUMNS = ('run', 'branch', 'level', 'weights_remaining_pct', 'replicates',
            'early_stop_test_acc_mean', 'early_stop_test_acc_min',
@@ -25,6 +26,16 @@ def _stats(name: str, values: list[float], scale: float = 1.0
   v = np.asarray(values, np.float64) * scale
   return {f'{name}_mean': float(v.mean()), f'{name}_min': float(v.min()),
           f'{name}_max': float(v.max())}
+
+
+def replicate_values(group: list[dict[str, Any]]) -> dict[str, list[Any]]:
+  """Per-replicate values of a row, in replicate order, for the verdicts
+  of ``lth_jax.analysis.verdicts`` (not written to the CSV)."""
+  return {'replicate_ids': [g.get('replicate', 0) for g in group],
+          'early_stop_test_acc_values': [100 * float(g['early_stop_test_acc'])
+                                         for g in group],
+          'early_stop_step_values': [float(g['early_stop_step'])
+                                     for g in group]}
 
 
 def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -48,7 +59,8 @@ def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
   rows = []
   for (run, branch, level) in sorted(
       groups, key=lambda k: (k[0], k[1] != TRUNK, k[1], k[2])):
-    group = groups[(run, branch, level)]
+    group = sorted(groups[(run, branch, level)],
+                   key=lambda g: g.get('replicate', 0))
     rows.append({
         'run': run, 'branch': branch, 'level': level,
         'weights_remaining_pct': 100 * float(np.mean(
@@ -59,6 +71,7 @@ def aggregate(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         **_stats('early_stop_step', [g['early_stop_step'] for g in group]),
         'final_test_acc_mean': 100 * float(np.mean(
             [g['final_test_acc'] for g in group])),
+        **replicate_values(group),
     })
   return rows
 
@@ -137,3 +150,44 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
       lines.append('| ' + ' | '.join(cells) + ' |')
     tables.append('\n'.join(lines))
   return '\n\n'.join(tables)
+
+
+def winning_markdown(rows: list[dict[str, Any]]) -> str:
+  """Per trunk level: whether the ticket wins by Frankle & Carbin's
+  definition against the dense level 0 of the same run
+  (``verdicts.winning_ticket``, paired: replicate i of every level shares
+  its seeds): the accuracy difference with its 95 % interval, the
+  difference of mean early-stop iterations, the verdict.
+
+  >>> row = dict(run='', branch='trunk', replicate_ids=[0, 1, 2],
+  ...            weights_remaining_pct=100.)
+  >>> print(winning_markdown([
+  ...     dict(row, level=0, early_stop_test_acc_values=[97.5, 97.7, 98.],
+  ...          early_stop_step_values=[3000., 4000., 3000.]),
+  ...     dict(row, level=1, weights_remaining_pct=80.,
+  ...          early_stop_test_acc_values=[97.9, 98.2, 98.1],
+  ...          early_stop_step_values=[2000., 2500., 2000.])]))
+  | weights % | ticket - dense acc [95 % CI] | ticket - dense stop | winning ticket |
+  |---|---|---|---|
+  | 80.0 | +0.33 [-0.18, +0.85] (indistinguishable) | -1167 | wins |
+  """
+  out = []
+  for run in sorted({r.get('run', '') for r in rows}):
+    trunk = {r['level']: r for r in rows
+             if r.get('run', '') == run and r['branch'] == TRUNK}
+    if 0 not in trunk:
+      continue
+    dense = trunk[0]
+    lines = ([f'{run}:'] if run else []) + [
+        '| weights % | ticket - dense acc [95 % CI] | ticket - dense stop '
+        '| winning ticket |', '|---|---|---|---|']
+    for level in sorted(lv for lv in trunk if lv):
+      r = trunk[level]
+      win = verdicts.winning_ticket(
+          r['early_stop_test_acc_values'], dense['early_stop_test_acc_values'],
+          r['early_stop_step_values'], dense['early_stop_step_values'],
+          paired=r['replicate_ids'] == dense['replicate_ids'])
+      lines.append(f"| {r['weights_remaining_pct']:.1f} | {win.accuracy} | "
+                   f"{win.stop_diff:+.0f} | {str(win).split(':')[0]} |")
+    out.append('\n'.join(lines))
+  return '\n\n'.join(out)

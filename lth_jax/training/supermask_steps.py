@@ -17,11 +17,15 @@ pytree (``state.params``) and the weights a constant pytree
   gradient ``dm/dp = 1``; with ``rescale`` the layer's weights are scaled by
   ``n / sum(m)`` (dynamic weight rescaling).
 
-At evaluation both use the deterministic mask: the exact top ``remaining``
-fraction of each layer's scores through ``lth_jax.pruning.selection``
-(ties by index), so the evaluated network keeps exactly ``round(k n)``
-weights per layer. The per-layer counts are arrays in the state, so a new
-``remaining`` never recompiles.
+At evaluation both use a deterministic mask: the exact top-k of each
+layer's scores through ``lth_jax.pruning.selection`` (ties by index).
+Edge-popup keeps exactly ``round(remaining n)`` weights per layer (the
+per-layer counts are arrays in the state, so a new ``remaining`` never
+recompiles). Bernoulli's density is learned, not fixed: ``remaining`` only
+sets its initial expected density, and the evaluated mask keeps, per
+layer, the trained expected count ``round(sum(sigmoid(s)))`` of highest
+scores (``eval_counts``), so that the evaluated density equals the trained
+expected density (to one weight per layer) instead of the initial one.
 
 ``train_step(state, images, labels, task)`` and ``evaluate(state, images,
 labels)`` have the signatures of the training engine's ``train_step=`` and
@@ -213,15 +217,31 @@ def create_state(model: Any, weights: PyTree, masks: PyTree,
       method=method, rescale=rescale)
 
 
+def eval_counts(state: SupermaskState, scores: PyTree | None = None
+                ) -> PyTree:
+  """Weights the evaluated mask keeps per layer: edge-popup's fixed
+  counts; for Bernoulli the trained expected count ``round(sum(sigmoid(
+  s)))`` (at least 1), so evaluation runs at the density that was trained.
+  """
+  if state.method != 'bernoulli':
+    return state.counts
+  scores = state.params if scores is None else scores
+  return jax.tree.map(
+      lambda s: None if s is None else jnp.maximum(jnp.round(jnp.sum(
+          jax.nn.sigmoid(s))), 1).astype(jnp.int32),
+      scores, is_leaf=masks_lib.is_none)
+
+
 def eval_masks(state: SupermaskState, scores: PyTree | None = None
                ) -> PyTree:
-  """The exact top-k masks of the scores (the mask that is evaluated)."""
+  """The exact top-k masks of the scores (the mask that is evaluated),
+  ``eval_counts`` weights per layer."""
   scores = state.params if scores is None else scores
   absolute = state.method == 'edge_popup'
   return jax.tree.map(
       lambda s, k: None if s is None else selection.keep_top_k(
           s, jnp.ones(s.shape, jnp.bool_), k, absolute=absolute),
-      scores, state.counts, is_leaf=masks_lib.is_none)
+      scores, eval_counts(state, scores), is_leaf=masks_lib.is_none)
 
 
 def _rescaled(w: jax.Array, m: jax.Array) -> jax.Array:
@@ -306,8 +326,9 @@ def evaluate(state: SupermaskState, images: jax.Array, labels: jax.Array,
              ) -> dict[str, jax.Array]:
   """Loss and accuracy of the exact top-k supermask over a split.
 
-  Also reports ``density``: the fraction of masked weights kept (``k``),
-  and for Bernoulli ``expected_density``, the mean of ``sigmoid(s)``.
+  Also reports ``density``: the fraction of masked weights the evaluated
+  mask keeps (``eval_counts``), and for Bernoulli ``expected_density``, the
+  mean of ``sigmoid(s)`` (equal to ``density`` to one weight per layer).
   """
   params = effective_params(state, state.params, False)
   n = images.shape[0]
@@ -322,7 +343,7 @@ def evaluate(state: SupermaskState, images: jax.Array, labels: jax.Array,
   total = sum(s.size for s in scores)
   out = {'loss': loss.sum() / n, 'acc': correct.sum() / n,
          'density': sum(jnp.asarray(c, jnp.float32) for c in
-                        jax.tree.leaves(state.counts)) / total}
+                        jax.tree.leaves(eval_counts(state))) / total}
   if state.method == 'bernoulli':
     out['expected_density'] = sum(jnp.sum(jax.nn.sigmoid(s))
                                   for s in scores) / total

@@ -24,3 +24,20 @@ def test_x_limits_show_branch_points_sparser_than_the_trunk(tmp_path,
   assert [t.get_text() for t in ax.get_xticklabels()] == [
       '100', '80', '64', '51.2']
   assert plots.weights_limits(rows) == (100 * 1.15, 3.6 / 1.15)
+
+
+def test_every_trunk_level_has_a_labelled_tick(tmp_path, monkeypatch):
+  # The 21-level trunk of the README: 41.1 % (level 4) had no tick when
+  # only 8 of the levels were ticked.
+  pcts = [100.0, 80.0, 64.1, 51.3, 41.1, 32.9, 26.3, 21.1, 16.9, 13.5, 10.8,
+          8.7, 7.0, 5.6, 4.5, 3.6, 2.9, 2.3, 1.9, 1.5, 1.0]
+  rows = [row('trunk', lvl, pct, 98.0) for lvl, pct in enumerate(pcts)]
+  rows += [row('random_reinit', lvl, pct, 97.0)
+           for lvl, pct in enumerate(pcts) if lvl]
+  figures = []
+  monkeypatch.setattr(plots.plt, 'close', figures.append)
+  plots.plot_accuracy(rows, tmp_path / 'a.png')
+  (ax,) = figures[0].axes
+  figures[0].canvas.draw()
+  assert [float(t.get_text()) for t in ax.get_xticklabels()] == pcts
+  assert list(ax.get_xticks()) == pcts

@@ -140,7 +140,8 @@ def test_launcher_writes_the_report_and_prints_the_table(tmp_path):
   assert done.returncode == 0, done.stderr
   assert '| 51.2 | 97.50 (97.30-97.70) | 710 |' in done.stdout
   assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
-      'accuracy.png', 'early_stop.png', 'results.csv']
+      'accuracy.png', 'early_stop.png', 'provenance.json', 'results.csv']
+  assert '| 51.2 |' in done.stdout.split('Winning tickets')[1]
   bad = run_launcher(f'--workdirs={tmp_path / "missing"}')
   assert bad.returncode == 2
   assert bad.stderr.strip().splitlines()[-1].startswith(

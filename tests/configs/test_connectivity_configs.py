@@ -1,6 +1,7 @@
 """The instability sweep configs build, validate and match their trunks."""
 import pytest
 
+from configs import connectivity_control
 from configs import connectivity_lenet300_mnist
 from configs import connectivity_resnet20_cifar10
 from configs import connectivity_vgg16_cifar10
@@ -26,6 +27,9 @@ CASES = [
      'preset=paper,replicates=3'),
     (connectivity_vgg16_cifar10, 'preset=test', vgg16_cifar10,
      'preset=test'),
+    (connectivity_control, '', connectivity_control, 'part=trunk'),
+    (connectivity_control, 'model=lenet,data=mnist,lr=0.5,k=0+50',
+     connectivity_control, 'part=trunk,model=lenet,data=mnist,lr=0.5'),
 ]
 
 
@@ -52,3 +56,19 @@ def test_unknown_options_name_the_known_ones():
     connectivity_vgg16_cifar10.get_config('preset=cpu')
   with pytest.raises(ValueError, match='known: preset'):
     connectivity_lenet300_mnist.get_config('preset=cpu,pairs=3')
+
+
+def test_control_options():
+  config = connectivity_control.get_config('lr=0.2,k=0+250,inits=3')
+  t = config.trunk
+  assert (t.model, t.model_kwargs.depth, t.data.name) == (
+      'resnet_cifar', 8, 'fashion_mnist')
+  assert (t.training.optimizer, t.training.learning_rate,
+          t.training.warmup, t.pruning.levels) == ('sgd', 0.2, '0it', 0)
+  c = config.connectivity
+  assert (c.rewind_steps, c.levels, c.replicates) == ((0, 250), (0,),
+                                                      (0, 1, 2))
+  with pytest.raises(ValueError, match='known: part'):
+    connectivity_control.get_config('warmup=100')
+  with pytest.raises(ValueError, match='unknown model'):
+    connectivity_control.get_config('model=vgg')

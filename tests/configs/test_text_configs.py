@@ -49,6 +49,26 @@ def test_paper_preset(name, dataset):
     get_config(name, 'prune_embedding=yes')
 
 
+def test_newsgroups_drops_headers_footers_quotes_by_default():
+  c = get_config('newsgroups', 'preset=cpu,replicates=2')
+  assert c.data.text.remove == 'headers,footers,quotes'
+  raw = get_config('newsgroups', 'preset=cpu,replicates=2,remove=none')
+  assert raw.data.text.remove == ''
+  # Another data set: another run directory, never the raw runs' one.
+  assert lottery.run_hash(c) != lottery.run_hash(raw)
+  assert get_config('newsgroups', 'remove=quotes+headers').data.text.remove \
+      == 'headers,quotes'
+  with pytest.raises(ValueError, match='unknown newsgroups removal'):
+    get_config('newsgroups', 'remove=signatures')
+  assert get_config('reuters').data.text.remove == ''
+  with pytest.raises(ValueError, match='20 Newsgroups only'):
+    get_config('reuters', 'remove=none')
+  transfer = importlib.import_module('configs.transfer_text_cnn')
+  pair = transfer.get_config('pair=newsgroups_to_reuters,preset=test')
+  assert pair.source.data.text.remove == pair.target.data.text.remove == (
+      'headers,footers,quotes')
+
+
 def test_cpu_preset_reaches_ten_percent_of_the_weights():
   c = get_config('newsgroups', 'preset=cpu,replicates=2')
   lottery.validate(c)

@@ -155,9 +155,32 @@ def test_report(oneshot):
   final = [r for r in per if r['t'] == str(STEPS)][0]
   assert final['ticket_acc'] == final['full_acc'] == last['full_acc_mean']
   assert final['wins'] == (final['ticket_acc'] > final['control_acc'])
+  assert last['winning_ticket'] == 'insufficient replicates'  # 1 replicate
   assert est['heat_steps'][:4] == [0, 5, 10, 20]
   assert est['matrix'].shape == (len(est['heat_steps']),) * 2
   np.testing.assert_array_equal(np.diag(est['matrix']), 0.0)
+
+
+def test_verdict_cells_judge_the_ticket_against_dense():
+  def s(acc, stop):
+    return {'early_stop_test_acc': acc, 'early_stop_step': stop}
+  # Matches its full-mask ticket, beats its control, but is below dense:
+  # not a winning ticket by the paper's definition.
+  per = [{'ticket': s(a, 2000), 'full': s(f, 2500), 'control': s(c, 3000),
+          'dense': s(d, 3000)}
+         for a, f, c, d in ((.9688, .9687, .9409, .9772),
+                            (.9696, .9692, .9427, .9750),
+                            (.9706, .9699, .9458, .9797))]
+  cells = early_masking_report.verdict_cells(per)
+  assert cells['winning_ticket'] == 'does not win'
+  assert cells['vs_dense'].endswith('(worse)')
+  assert cells['vs_full'].endswith('(indistinguishable)')
+  assert cells['vs_control'].endswith('(better)')
+  above = [dict(x, dense=s(x['ticket']['early_stop_test_acc'] - .001, 3000))
+           for x in per]
+  assert early_masking_report.verdict_cells(above)['winning_ticket'] == 'wins'
+  missing = [dict(x, ticket=None) for x in per]
+  assert early_masking_report.verdict_cells(missing)['vs_dense'] is None
 
 
 class Killed(Exception):

@@ -263,22 +263,40 @@ def test_text_pair_shares_one_vocabulary_and_the_body_transplants():
 
 
 def test_report_tables_give_each_level_its_verdict():
-  def row(branch, level, acc, pct=3.6):
-    return dict(branch=branch, level=level, replicates=2,
-                weights_remaining_pct=pct, early_stop_test_acc_mean=acc,
-                early_stop_test_acc_min=acc - .1,
-                early_stop_test_acc_max=acc + .1)
+  def row(branch, level, values, pct=3.6):
+    return dict(branch=branch, level=level, replicates=len(values),
+                weights_remaining_pct=pct,
+                early_stop_test_acc_mean=float(np.mean(values)),
+                early_stop_test_acc_min=min(values),
+                early_stop_test_acc_max=max(values),
+                early_stop_test_acc_values=list(values))
   labels = transfer_report.LABELS
-  rows = [row('trunk', 15, 98.0), row(labels['ticket'], 15, 97.75, 3.9),
-          row(labels['reinit'], 15, 95.0), row(labels['random'], 15, 96.0),
-          row('trunk', 7, 98.5), row(labels['ticket'], 7, 96.2),
-          row(labels['random'], 7, 96.0), row(labels['ticket'], 11, 97.0)]
+  rows = [row('trunk', 15, [97.9, 98.0, 98.1]),
+          row(labels['ticket'], 15, [97.65, 97.75, 97.85], 3.9),
+          row(labels['reinit'], 15, [95.0, 95.1, 95.2]),
+          row(labels['random'], 15, [96.0, 96.1, 96.2]),
+          row('trunk', 7, [98.4, 98.5, 98.6]),
+          row(labels['ticket'], 7, [96.1, 96.2, 96.3]),
+          row(labels['random'], 7, [96.0, 96.1, 96.2]),
+          row(labels['ticket'], 11, [97.0, 97.1, 97.2]),
+          # Own, transferred and random within noise of each other: the
+          # old rule (own within 0.3 first) said 'matches'.
+          row('trunk', 3, [98.3, 97.6, 98.1]),
+          row(labels['ticket'], 3, [98.2, 97.5, 97.9]),
+          row(labels['random'], 3, [98.0, 97.4, 98.1])]
   lines = transfer_report.transfer_markdown(rows).splitlines()
   assert [line.split(' | ')[-1] for line in lines[2:]] == [
-      'random |', 'no own ticket yet |', 'matches |']   # levels 7, 11, 15
+      'indistinguishable |', 'random |', 'no own ticket yet |',
+      'between |']   # levels 3, 7, 11, 15
+  # Level 15 lies 0.25 below its own ticket with a spread of 0.1: within
+  # the old 0.3 tolerance ('matches'), but its interval is below zero.
   assert lines[-1].startswith('| 15 | 3.6 / 3.9 | 98.00 (97.90-98.10) | '
-                              '97.75 (97.65-97.85) | 95.00')
-  assert '| -0.25 |' in lines[-1]
+                              '97.75 (97.65-97.85) | 95.10')
+  assert '| -0.25 [-0.48, -0.02] |' in lines[-1]
+  two = [dict(r, early_stop_test_acc_values=r['early_stop_test_acc_values']
+              [:2]) for r in rows if r['level'] == 7]
+  assert transfer_report.transfer_markdown(two).endswith(
+      '| insufficient replicates |')
   summary = transfer_report.pairs_markdown({'x_to_y': rows}, [15, 7])
   assert [line.split(' | ')[:2] for line in summary.splitlines()[2:]] == [
       ['| x_to_y', '7'], ['| x_to_y', '15']]

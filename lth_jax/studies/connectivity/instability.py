@@ -289,6 +289,9 @@ def aggregate(paths: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         row.update({f'{split}_{name}_mean': float(v.mean()),
                     f'{split}_{name}_min': float(v.min()),
                     f'{split}_{name}_max': float(v.max())})
+      # Per path, for the verdicts over replicates (not in the CSV).
+      row[f'{split}_instability_values'] = (
+          100 * np.asarray([p[split]['instability'] for p in group])).tolist()
     rows.append(row)
   return rows
 

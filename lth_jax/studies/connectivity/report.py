@@ -4,8 +4,12 @@
   replicate, pair, alpha, test/train error and loss;
 * ``instability.csv``: one row per (level, k): instability and end-point
   error, mean / min / max over inits x pairs (percent);
-* ``stability.csv``: per level, the stability point (first k below the
-  threshold, on the mean test instability);
+* the verdict per (level, k): ``stable`` when the 95 % t interval of the
+  mean test instability over paths lies below the threshold, ``unstable``
+  above it, else ``indistinguishable`` (or ``insufficient replicates``
+  under 3 paths; ``lth_jax.analysis.verdicts``);
+* ``stability.csv``: per level, the stability point: the first k whose
+  verdict is ``stable``;
 * ``path_error.png``: test error along the path for each k, one panel per
   level (mean over inits x pairs, min-max band);
 * ``instability.png``: test and train instability vs k, one line per level
@@ -18,7 +22,10 @@ import matplotlib
 import numpy as np
 
 from lth_jax import files
+from lth_jax.analysis import connectivity
+from lth_jax.analysis import verdicts
 from lth_jax.studies.connectivity import instability
+from lth_jax.runs import storage
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -128,14 +135,15 @@ def write_report(paths: list[dict[str, Any]], threshold: float,
   """
   out_dir = pathlib.Path(out_dir)
   rows = instability.aggregate(paths)
-  stability = instability.stability_points(rows, threshold)
+  stability = stability_points(rows, threshold)
   files = {'paths_csv': out_dir / 'paths.csv',
            'instability_csv': out_dir / 'instability.csv',
            'stability_csv': out_dir / 'stability.csv',
            'path_error_png': out_dir / 'path_error.png',
            'instability_png': out_dir / 'instability.png'}
   write_csv(path_rows(paths), files['paths_csv'], PATH_COLUMNS)
-  write_csv(rows, files['instability_csv'], tuple(rows[0]))
+  write_csv(rows, files['instability_csv'],
+            tuple(k for k in rows[0] if not k.endswith('_values')))
   pct = {r['level']: r['weights_remaining_pct'] for r in rows}
   write_csv(
       [{'level': level, 'weights_remaining_pct': pct[level],
@@ -148,27 +156,71 @@ def write_report(paths: list[dict[str, Any]], threshold: float,
   return {'rows': rows, 'stability': stability, **files}
 
 
+def stability_verdict(row: dict[str, Any],
+                      threshold: float = connectivity.STABILITY_THRESHOLD
+                      ) -> str:
+  """'stable', 'unstable', 'indistinguishable' or 'insufficient
+  replicates': the row's test instabilities (percent, one per path)
+  against ``threshold`` (a fraction).
+
+  >>> stability_verdict({'test_instability_values': [.2, .4, .3]})
+  'stable'
+  >>> stability_verdict({'test_instability_values': [.2, 9., .3]})
+  'indistinguishable'
+  """
+  values = row.get('test_instability_values')
+  if values is None:
+    return '-'
+  verdict = verdicts.against(values, 100 * threshold).verdict
+  return {verdicts.WORSE: 'stable', verdicts.BETTER: 'unstable'}.get(
+      verdict, verdict)
+
+
+def stability_points(rows: list[dict[str, Any]],
+                     threshold: float = connectivity.STABILITY_THRESHOLD
+                     ) -> dict[int, int | None]:
+  """Per level, the first rewind step whose ``stability_verdict`` is
+  'stable' (None if none is).
+
+  >>> row = lambda k, *v: {'level': 0, 'rewind_step': k,
+  ...                      'test_instability_values': list(v)}
+  >>> stability_points([row(0, 5., 1., 3.), row(100, 1., 1.2, .9),
+  ...                   row(500, .1, .2, .3)])
+  {0: 100}
+  """
+  out = {}
+  for level in sorted({r['level'] for r in rows}):
+    mine = sorted((r for r in rows if r['level'] == level),
+                  key=lambda r: r['rewind_step'])
+    out[level] = next((r['rewind_step'] for r in mine
+                       if stability_verdict(r, threshold) == 'stable'), None)
+  return out
+
+
 def to_markdown(rows: list[dict[str, Any]],
-                stability: dict[int, int | None]) -> str:
-  """The instability table (mean (min-max) over paths, percent).
+                stability: dict[int, int | None],
+                threshold: float = connectivity.STABILITY_THRESHOLD) -> str:
+  """The instability table (mean (min-max) over paths, percent), with the
+  verdict of ``stability_verdict`` per (level, k).
 
   >>> print(to_markdown([{'level': 0, 'weights_remaining_pct': 100.,
   ...   'rewind_step': 0, 'paths': 4, **{f'{s}_{n}_{a}': 1.
   ...   for s in ('test', 'train') for n in ('instability', 'end_error')
   ...   for a in ('mean', 'min', 'max')}}], {0: 0}).splitlines()[2])
-  | 100.0 | 0 | 4 | 1.00 (1.00-1.00) | 1.00 (1.00-1.00) | 1.00 | 0 |
+  | 100.0 | 0 | 4 | 1.00 (1.00-1.00) | 1.00 (1.00-1.00) | 1.00 | - | 0 |
   """
   def cell(r, name):
     return (f"{r[name + '_mean']:.2f} ({r[name + '_min']:.2f}-"
             f"{r[name + '_max']:.2f})")
   lines = ['| weights % | k | paths | test instability | train instability '
-           '| test error at ends | stability point |',
-           '|---|---|---|---|---|---|---|']
+           '| test error at ends | verdict (95 %) | stability point |',
+           '|---|---|---|---|---|---|---|---|']
   for r in sorted(rows, key=lambda r: (r['level'], r['rewind_step'])):
     point = stability.get(r['level'])
     lines.append(
         f"| {r['weights_remaining_pct']:.1f} | {r['rewind_step']} | "
         f"{r['paths']} | {cell(r, 'test_instability')} | "
         f"{cell(r, 'train_instability')} | {r['test_end_error_mean']:.2f} | "
+        f"{stability_verdict(r, threshold)} | "
         f"{'-' if point is None else point} |")
   return '\n'.join(lines)

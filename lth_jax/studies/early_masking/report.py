@@ -6,7 +6,12 @@ fully-trained-mask ticket (one-shot: the mask from step T; iterative: the
 trunk's IMP level) and for the random-prune control, the mask's distance to
 the final mask, ``t`` as a share of the dense early-stop step; per
 replicate the early-bird step, the flattening signal, the predicted and the
-measured emergence point (``lth_jax.studies.early_masking.emergence``).
+measured emergence point (``lth_jax.studies.early_masking.emergence``). Each row also
+gives the verdicts of ``lth_jax.analysis.verdicts`` over replicates (95 %
+paired intervals: a replicate's ticket, dense run, full-mask ticket and
+control share its seeds): whether the ticket wins by Frankle & Carbin's
+definition (not below the *dense* network's accuracy, in at most its
+iterations), and the ticket against the full-mask ticket and the control.
 """
 import pathlib
 from typing import Any
@@ -21,9 +26,10 @@ import numpy as np
 
 from lth_jax import files as files_lib
 from lth_jax import pruning
-from lth_jax.runs import layout
 from lth_jax.studies.early_masking import emergence
+from lth_jax.analysis import verdicts
 from lth_jax.studies import early_masking as em
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
@@ -54,6 +60,31 @@ def _es(s: dict[str, Any] | None) -> float | None:
 def _control(exp: Experiment, r: int, level: int, masks: Any
              ) -> dict[str, Any] | None:
   return _summary(em.control_ticket(exp, r, level, masks).out_dir)
+
+
+def verdict_cells(per: list[dict[str, Any]]) -> dict[str, str | None]:
+  """The paper's winning-ticket test and the ticket against its full-mask
+  ticket and its control, over the replicates of one row (each ``per``
+  entry holds the summaries ``ticket``, ``full``, ``control``, ``dense``)."""
+  def pct(name):
+    v = [_acc(x[name]) for x in per]
+    return None if None in v else [100 * a for a in v]
+  ticket = pct('ticket')
+  cells = {'winning_ticket': None, 'vs_dense': None, 'vs_full': None,
+           'vs_control': None}
+  if ticket is None:
+    return cells
+  if pct('dense') is not None:
+    win = verdicts.winning_ticket(
+        ticket, pct('dense'), [_es(x['ticket']) for x in per],
+        [_es(x['dense']) for x in per], paired=True)
+    cells['winning_ticket'] = str(win).split(':', 1)[0]
+    cells['vs_dense'] = str(win.accuracy)
+  for name in ('full', 'control'):
+    if pct(name) is not None:
+      cells[f'vs_{name}'] = str(verdicts.compare(ticket, pct(name),
+                                                 paired=True))
+  return cells
 
 
 def _ticket_masks(exp: Experiment, d: pathlib.Path, r: int) -> Any:
@@ -124,6 +155,7 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
                     'frac': steps[label] / e['dense_early_stop'],
                     'ticket': e['summaries'][label], 'full': e['full'],
                     'control': e['control'],
+                    'dense': em.dense_summary(exp, e['replicate']),
                     'dist': pruning.hamming_distance(_ticket_masks(
                         exp, base, e['replicate']), e['final_masks'])})
       first = per[0]['ticket'] or {}
@@ -139,6 +171,7 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
         row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
       row['early_bird_steps'] = ' '.join(str(e['early_bird_step'])
                                          for e in ests)
+      row.update(verdict_cells(per))
       rows.append(row)
   return rows
 
@@ -188,7 +221,8 @@ def iterative_rows(exp: Experiment, p: em.Plan) -> list[dict[str, Any]]:
                    / 'mask_source.json').exists()]
         per.append({'ticket': ticket, 'full': trunk,
                     'control': _control(exp, r, level, masks)
-                    if masks is not None else None, 'src': src})
+                    if masks is not None else None, 'src': src,
+                    'dense': em.dense_summary(exp, r)})
       first = per[0]['ticket'] or {}
       row = {'mode': 'iterative', 'level': level,
              'weights_remaining_pct': 100 * first.get('weights_remaining',
@@ -199,6 +233,7 @@ def iterative_rows(exp: Experiment, p: em.Plan) -> list[dict[str, Any]]:
       for name in ('ticket', 'full', 'control'):
         row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
         row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
+      row.update(verdict_cells(per))
       rows.append(row)
   return rows
 
@@ -297,6 +332,7 @@ ONESHOT_COLUMNS = ['level', 'weights_remaining_pct', 't', 't_step_mean',
                    'ticket_acc_min', 'ticket_acc_max', 'ticket_es_mean',
                    'full_acc_mean', 'full_es_mean', 'control_acc_mean',
                    'control_es_mean', 'dist_to_final_mean']
+VERDICT_COLUMNS = ['winning_ticket', 'vs_dense', 'vs_full', 'vs_control']
 ESTIMATE_COLUMNS = ['level', 'replicate', 'dense_early_stop',
                     'early_bird_step', 'flattening_step', 'predicted',
                     'measured']
@@ -342,12 +378,14 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
             out / f'oneshot_distance_level_{e["level"]}.png')
         plot_distances(e, files[f'distance_png_{e["level"]}'])
     parts += [to_markdown(rows, ONESHOT_COLUMNS),
+              to_markdown(rows, ['level', 't'] + VERDICT_COLUMNS),
               to_markdown(per_replicate, REPLICATE_COLUMNS),
               to_markdown(est_rows, ESTIMATE_COLUMNS)]
   else:
     rows, ests = iterative_rows(exp, p), []
     files['csv'] = out / 'iterative.csv'
     files_lib.write_csv(files['csv'], rows)
-    parts.append(to_markdown(rows, ITERATIVE_COLUMNS))
+    parts += [to_markdown(rows, ITERATIVE_COLUMNS),
+              to_markdown(rows, ['level', 't'] + VERDICT_COLUMNS)]
   return {'markdown': '\n\n'.join(parts), 'files': files, 'rows': rows,
           'estimates': ests}

@@ -3,10 +3,11 @@
 Rows are ``tables.aggregate`` rows (one per branch and level: mean, min
 and max of the early-stop test accuracy over replicates, in percent).
 
-An ablation *hurt* a subject at a level when every replicate of the
-ablated branch is below every replicate of the subject (the min-max
-ranges do not overlap, the ablation below): a conservative rule with few
-replicates that a one-replicate fluke cannot satisfy.
+An ablation *hurt* a subject at a level when the 95 % interval of the
+ablated branch's mean accuracy minus the subject's lies below zero
+(``verdicts.compare``, paired: both are branches of one trunk and
+replicate i shares its seeds); above zero it *helped*; across zero the
+two are *indistinguishable*; fewer than 3 replicates decide nothing.
 """
 import pathlib
 from typing import Any, Sequence
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lth_jax.analysis import tables
+from lth_jax.analysis import verdicts as verdicts_lib
 from lth_jax.runs import storage
 
 PathLike = str | pathlib.Path
@@ -84,15 +86,23 @@ def comparison_markdown(rows: list[dict[str, Any]], branches: Sequence[str],
   return '\n'.join(lines)
 
 
-def hurt(subject: dict[str, Any], ablated: dict[str, Any]) -> bool:
-  """Whether every ablated replicate is below every subject replicate.
+#: Each ``verdicts`` outcome as a sanity-check word.
+ABLATION_WORDS = {verdicts_lib.WORSE: 'hurt', verdicts_lib.BETTER: 'helped',
+                  verdicts_lib.INDISTINGUISHABLE: 'indistinguishable',
+                  verdicts_lib.INSUFFICIENT: verdicts_lib.INSUFFICIENT}
 
-  >>> hurt({'early_stop_test_acc_min': 97.9},
-  ...      {'early_stop_test_acc_max': 97.5})
-  True
+
+def hurt(subject: dict[str, Any], ablated: dict[str, Any]
+         ) -> verdicts_lib.Comparison:
+  """The ablated branch against its subject (paired when both hold the
+  same replicates); its ``verdict`` 'worse' means hurt.
+
+  >>> row = lambda *v: {'early_stop_test_acc_values': list(v),
+  ...                   'replicate_ids': [0, 1, 2]}
+  >>> hurt(row(98.0, 97.9, 98.1), row(97.5, 97.3, 97.7)).verdict
+  'worse'
   """
-  return ablated['early_stop_test_acc_max'] < subject[
-      'early_stop_test_acc_min']
+  return verdicts_lib.compare_rows(ablated, subject, paired=True)
 
 
 def ablation_name(subject: str, ablation: str,
@@ -108,7 +118,8 @@ def ablation_name(subject: str, ablation: str,
 def ablation_markdown(rows: list[dict[str, Any]], subjects: Sequence[str],
                       level: int) -> str:
   """Per subject at ``level``: its accuracy, each ablation's change in
-  mean accuracy (points) and whether it hurt (``hurt``)."""
+  mean accuracy (points) with its 95 % interval and the verdict
+  (``hurt``)."""
   at = _index(rows)
   present = {b for (b, lv) in at if lv == level}
   head = ['subject', 'accuracy'] + [a for a in ABLATIONS]
@@ -123,19 +134,19 @@ def ablation_markdown(rows: list[dict[str, Any]], subjects: Sequence[str],
       if name is None:
         cells.append('not run')
         continue
-      r = at[(name, level)]
-      delta = r['early_stop_test_acc_mean'] - base['early_stop_test_acc_mean']
-      verdict = 'hurt' if hurt(base, r) else 'not hurt'
-      alias = f' [{name}]' if name != f'{subject}_{ablation}' else ''
-      cells.append(f'{delta:+.2f}: {verdict}{alias}')
+      c = hurt(base, at[(name, level)])
+      interval = '' if np.isnan(c.low) else f' [{c.low:+.2f}, {c.high:+.2f}]'
+      alias = f' ({name})' if name != f'{subject}_{ablation}' else ''
+      cells.append(f'{c.diff:+.2f}{interval}: {ABLATION_WORDS[c.verdict]}'
+                   f'{alias}')
     lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
 
 def verdicts(rows: list[dict[str, Any]], subjects: Sequence[str],
-             level: int) -> dict[str, dict[str, bool]]:
-  """``{subject: {ablation: hurt}}`` at ``level``, for the ablations that
-  ran (IMP's through ``ALIASES``)."""
+             level: int) -> dict[str, dict[str, str]]:
+  """``{subject: {ablation: word}}`` at ``level`` (an ``ABLATION_WORDS``
+  value), for the ablations that ran (IMP's through ``ALIASES``)."""
   at = _index(rows)
   present = {b for (b, lv) in at if lv == level}
   out = {}
@@ -147,30 +158,32 @@ def verdicts(rows: list[dict[str, Any]], subjects: Sequence[str],
     for ablation in ABLATIONS:
       name = ablation_name(subject, ablation, present)
       if name is not None:
-        out[subject][ablation] = hurt(base, at[(name, level)])
+        out[subject][ablation] = ABLATION_WORDS[
+            hurt(base, at[(name, level)]).verdict]
   return out
 
 
-def finding_markdown(found: dict[str, dict[str, bool]]) -> str:
+def finding_markdown(found: dict[str, dict[str, str]]) -> str:
   """Frankle et al. 2021's finding against ``verdicts``: the IMP ticket
   is hurt by shuffling and re-initialisation, pruning at init is not.
 
-  >>> print(finding_markdown({'imp': {'shuffled': True, 'reinit': True},
-  ...                         'snip': {'shuffled': True, 'reinit': False}}))
+  >>> print(finding_markdown({'imp': {'shuffled': 'hurt', 'reinit': 'hurt'},
+  ...                         'snip': {'shuffled': 'hurt',
+  ...                                  'reinit': 'indistinguishable'}}))
   paper: IMP hurt by both; pruning at init hurt by neither.
-  * shuffled: IMP hurt; at init hurt: snip; not hurt: none
-  * reinit: IMP hurt; at init hurt: none; not hurt: snip
+  * shuffled: IMP hurt; hurt: snip
+  * reinit: IMP hurt; indistinguishable: snip
   """
   lines = ['paper: IMP hurt by both; pruning at init hurt by neither.']
   for ablation in ('shuffled', 'reinit'):
-    imp = found.get('imp', {}).get(ablation)
-    imp_text = 'not run' if imp is None else ('hurt' if imp else 'not hurt')
-    methods = [(s, v[ablation]) for s, v in found.items()
-               if s != 'imp' and ablation in v]
-    hurt_ = ', '.join(s for s, h in methods if h) or 'none'
-    spared = ', '.join(s for s, h in methods if not h) or 'none'
-    lines.append(f'* {ablation}: IMP {imp_text}; at init hurt: {hurt_}; '
-                 f'not hurt: {spared}')
+    imp = found.get('imp', {}).get(ablation, 'not run')
+    by_word: dict[str, list[str]] = {}
+    for s, v in found.items():
+      if s != 'imp' and ablation in v:
+        by_word.setdefault(v[ablation], []).append(s)
+    groups = ''.join(f'; {w}: {", ".join(names)}'
+                     for w, names in by_word.items())
+    lines.append(f'* {ablation}: IMP {imp}{groups}')
   return '\n'.join(lines)
 
 

@@ -8,6 +8,7 @@ from lth_jax import errors
 from lth_jax import lottery
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
+from lth_jax.analysis import verdicts
 from lth_jax.runs import storage
 from lth_jax.studies.transfer import runner as transfer
 
@@ -73,35 +74,53 @@ def _acc(row: dict[str, Any]) -> str:
           f"{row['early_stop_test_acc_max']:.2f})")
 
 
-def verdict(transferred: float, own: float, random: float | None,
-            tolerance: float = 0.3) -> str:
-  """Where a transferred ticket lands, from mean test accuracies (%).
+def verdict(transferred: dict[str, Any], own: dict[str, Any],
+            random: dict[str, Any] | None) -> str:
+  """Where a transferred ticket lands, from aggregated rows (per-replicate
+  test accuracies at early stop; ``verdicts.compare``, Welch, 95 %).
 
-  ``'matches'`` within ``tolerance`` points of the target's own ticket (or
-  above it), ``'random'`` at or below the random ticket plus ``tolerance``,
-  else ``'between'``.
+  ``'matches'``: not worse than the target's own ticket and better than the
+  random ticket; ``'indistinguishable'``: within noise of both (the arms
+  cannot be told apart); ``'random'``: worse than its own ticket and not
+  better than the random ticket; ``'between'``: worse than its own, better
+  than random; ``'below'`` / ``'not below'`` without a random ticket;
+  ``'insufficient replicates'`` with fewer than 3 in an arm.
 
-  >>> verdict(98.0, 98.2, 96.0), verdict(96.1, 98.2, 96.0)
-  ('matches', 'random')
-  >>> verdict(97.0, 98.2, 96.0), verdict(97.0, 98.2, None)
-  ('between', 'below')
+  >>> row = lambda *v: {'early_stop_test_acc_values': list(v)}
+  >>> own, rnd = row(98.0, 98.2, 98.1), row(96.0, 96.1, 96.2)
+  >>> verdict(row(98.1, 97.9, 98.0), own, rnd)
+  'matches'
+  >>> verdict(row(96.1, 96.0, 96.2), own, rnd)
+  'random'
+  >>> verdict(row(97.9, 98.3, 96.5), own, row(97.0, 98.4, 96.4))
+  'indistinguishable'
+  >>> verdict(row(98.1, 98.0), own, rnd)
+  'insufficient replicates'
   """
-  if transferred >= own - tolerance:
-    return 'matches'
+  to_own = verdicts.compare_rows(transferred, own)
+  if to_own.verdict == verdicts.INSUFFICIENT:
+    return verdicts.INSUFFICIENT
+  below_own = to_own.verdict == verdicts.WORSE
   if random is None:
-    return 'below'
-  return 'random' if transferred <= random + tolerance else 'between'
+    return 'below' if below_own else 'not below'
+  to_random = verdicts.compare_rows(transferred, random)
+  if to_random.verdict == verdicts.INSUFFICIENT:
+    return verdicts.INSUFFICIENT
+  above_random = to_random.verdict == verdicts.BETTER
+  if below_own:
+    return 'between' if above_random else 'random'
+  return 'matches' if above_random else verdicts.INDISTINGUISHABLE
 
 
-def level_cells(by: dict[tuple[str, int], dict[str, Any]], level: int,
-                tolerance: float = 0.3) -> list[str]:
+def level_cells(by: dict[tuple[str, int], dict[str, Any]],
+                level: int) -> list[str]:
   """One transferred level's table cells: weights % (own / transferred),
-  the four accuracies (mean and min-max), transferred - own, verdict.
+  the four accuracies (mean and min-max), transferred - own with its 95 %
+  interval, verdict.
 
   Args:
     by: aggregated rows keyed by ``(branch, level)``.
     level: a level the transferred ticket has run.
-    tolerance: of ``verdict``.
   """
   names = [tables.TRUNK, LABELS['ticket'], LABELS['reinit'],
            LABELS['random']]
@@ -111,18 +130,16 @@ def level_cells(by: dict[tuple[str, int], dict[str, Any]], level: int,
                        for c in (own, ticket))
   diff, where = '-', 'no own ticket yet'
   if own is not None:
-    gap = ticket['early_stop_test_acc_mean'] - own['early_stop_test_acc_mean']
-    diff = f'{gap:+.2f}'
-    where = verdict(ticket['early_stop_test_acc_mean'],
-                    own['early_stop_test_acc_mean'],
-                    random['early_stop_test_acc_mean'] if random else None,
-                    tolerance)
+    gap = verdicts.compare_rows(ticket, own)
+    diff = (f'{gap.diff:+.2f}' if gap.verdict == verdicts.INSUFFICIENT
+            else f'{gap.diff:+.2f} [{gap.low:+.2f}, {gap.high:+.2f}]')
+    where = verdict(ticket, own, random)
   return [weights] + [_acc(c) if c else '-' for c in cells] + [diff, where]
 
 
 COLUMNS = ('weights % (own / transferred)', 'own ticket',
            'transferred ticket', 'transferred mask, fresh init',
-           'random ticket', 'transferred - own (pp)', 'verdict')
+           'random ticket', 'transferred - own (pp) [95 % CI]', 'verdict')
 
 
 def by_level(rows: list[dict[str, Any]]) -> dict[tuple[str, int],
@@ -135,8 +152,7 @@ def transferred_levels(rows: list[dict[str, Any]]) -> list[int]:
   return sorted({r['level'] for r in rows if r['branch'] == LABELS['ticket']})
 
 
-def transfer_markdown(rows: list[dict[str, Any]],
-                      tolerance: float = 0.3) -> str:
+def transfer_markdown(rows: list[dict[str, Any]]) -> str:
   """Per transferred level: the target's own ticket, the transferred ticket
   and the controls (mean and min-max test accuracy at early stop), the
   transferred ticket's difference to its own ticket and its verdict."""
@@ -144,21 +160,22 @@ def transfer_markdown(rows: list[dict[str, Any]],
   lines = ['| level | ' + ' | '.join(COLUMNS) + ' |',
            '|' + '---|' * (len(COLUMNS) + 1)]
   for level in transferred_levels(rows):
-    lines.append(f'| {level} | ' + ' | '.join(level_cells(by, level,
-                                                          tolerance)) + ' |')
+    lines.append(f'| {level} | ' + ' | '.join(level_cells(by, level))
+                 + ' |')
   return '\n'.join(lines)
 
 
 def pairs_markdown(rows_by_pair: dict[str, list[dict[str, Any]]],
-                   levels: list[int], tolerance: float = 0.3) -> str:
+                   levels: list[int]) -> str:
   """One line per (pair, level) of ``levels`` that the pair has run.
 
-  >>> row = dict(replicates=2, early_stop_test_acc_min=0.,
+  >>> row = dict(replicates=3, early_stop_test_acc_min=0.,
   ...            early_stop_test_acc_max=0., weights_remaining_pct=3.6)
-  >>> rows = [dict(row, branch=b, level=15, early_stop_test_acc_mean=a)
+  >>> rows = [dict(row, branch=b, level=15, early_stop_test_acc_mean=a,
+  ...              early_stop_test_acc_values=[a - .1, a, a + .1])
   ...         for b, a in (('trunk', 98.), ('transferred ticket', 97.9))]
   >>> print(pairs_markdown({'a_to_b': rows}, [15]).splitlines()[-1])
-  | a_to_b | 15 | 3.6 / 3.6 | 98.00 (0.00-0.00) | 97.90 (0.00-0.00) | - | - | -0.10 | matches |
+  | a_to_b | 15 | 3.6 / 3.6 | 98.00 (0.00-0.00) | 97.90 (0.00-0.00) | - | - | -0.10 [-0.33, +0.13] | not below |
   """
   lines = ['| pair | level | ' + ' | '.join(COLUMNS) + ' |',
            '|' + '---|' * (len(COLUMNS) + 2)]
@@ -167,7 +184,7 @@ def pairs_markdown(rows_by_pair: dict[str, list[dict[str, Any]]],
     for level in transferred_levels(rows):
       if level in levels:
         lines.append(f'| {pair} | {level} | ' + ' | '.join(
-            level_cells(by, level, tolerance)) + ' |')
+            level_cells(by, level)) + ' |')
   return '\n'.join(lines)
 
 
