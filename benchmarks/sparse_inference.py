@@ -47,6 +47,7 @@ import numpy as np
 
 from lth_jax import data as data_lib
 from lth_jax import export
+from lth_jax import provenance
 from lth_jax.export import csr
 from lth_jax.export import slim
 from lth_jax import pruning
@@ -68,17 +69,6 @@ _INTERLEAVE = flags.DEFINE_bool('interleave', True, 'Alternate the paths '
 _BATCHES = flags.DEFINE_list('batches', ['1', '32', '1000'], 'Batch sizes.')
 _DATA_ROOT = flags.DEFINE_string('data_root', '', 'Raw data root (MNIST).')
 _OUT = flags.DEFINE_string('out', '', 'Write the rows as JSON here.')
-
-
-def cpu_name() -> str:
-  """The CPU's model name (Linux), else the machine type."""
-  try:
-    for line in pathlib.Path('/proc/cpuinfo').read_text().splitlines():
-      if line.startswith('model name'):
-        return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return platform.machine()
 
 
 def dir_bytes(path: pathlib.Path) -> int:
@@ -244,7 +234,7 @@ def main(argv):
       rows.append(measure(f'level {last} pruned to {100 * density:g} %',
                           path, None, dense_ckpt, images, labels))
       print(json.dumps(rows[-1]), flush=True)
-  print(f'CPU: {cpu_name()}, {os.cpu_count()} cores, jax {jax.__version__}, '
+  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores, jax {jax.__version__}, '
         f'load average {load_before} before, {os.getloadavg()} after')
   print(markdown(rows))
   if _OUT.value:
