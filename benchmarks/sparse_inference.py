@@ -35,7 +35,6 @@ deepest level's trained weights (so its weights are not a trained ticket).
 import json
 import os
 import pathlib
-import platform
 import tempfile
 import time
 
