@@ -25,7 +25,6 @@ from lth_jax import files
 from lth_jax.analysis import connectivity
 from lth_jax.analysis import verdicts
 from lth_jax.studies.connectivity import instability
-from lth_jax.runs import storage
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position

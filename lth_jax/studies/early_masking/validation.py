@@ -15,6 +15,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
@@ -69,7 +70,7 @@ class Plan:
 def parse_floats(spec: str, what: str) -> tuple[float, ...]:
   """``'0.07,0.036'`` -> ``(0.07, 0.036)``."""
   try:
-    return tuple(float(s) for s in str(spec).split(',') if s.strip())
+    return config_lists.items(spec, float)
   except ValueError as e:
     raise errors.InputError(f'{what} {spec!r} is not a comma-separated list of '
                      'numbers.') from e

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
@@ -239,7 +240,7 @@ def parse_levels(levels: str, max_level: int) -> list[int]:
   if not levels.strip():
     return list(range(1, max_level + 1))
   try:
-    out = sorted({int(x) for x in levels.split(',') if x.strip()})
+    out = sorted(set(config_lists.items(levels, int)))
   except ValueError as e:
     raise errors.InputError(
         f'levels {levels!r} must be comma-separated integers, '

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import ml_collections
 
+from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax.pruning import distributions
 
@@ -100,7 +101,7 @@ def parse_densities(spec: str) -> list[float]:
   [0.5, 0.02]
   """
   try:
-    out = [float(s) for s in spec.split(',') if s.strip()]
+    out = list(config_lists.items(spec, float))
   except ValueError as e:
     raise errors.InputError(f'study.densities {spec!r} must be comma-separated '
                      'fractions, e.g. 0.5,0.2,0.1.') from e

@@ -32,6 +32,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax import streams
@@ -54,8 +55,8 @@ IMP_TICKET = 'imp_ticket'
 SUPERMASK_STREAM = streams.Stream.SUPERMASK
 
 
-def _csv_list(value: str) -> list[str]:
-  return [s.strip() for s in str(value or '').split(',') if s.strip()]
+def _csv_list(value: Any) -> list[str]:
+  return list(config_lists.items(value or None))
 
 
 def _choices(value: str, known: Any, what: str) -> list[str]:

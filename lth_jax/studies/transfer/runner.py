@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
@@ -351,13 +352,12 @@ def parse_spec(levels: str, variants: str, head: str,
   (0, 7, 15)
   """
   try:
-    parsed = tuple(int(x) for x in levels.split(',') if x.strip())
+    parsed = config_lists.items(levels, int)
   except ValueError as e:
     raise errors.InputError(
         f'transfer levels {levels!r} are not comma-separated '
         'integers (e.g. "0,7,15").') from e
-  return TransferSpec(parsed, tuple(v.strip() for v in variants.split(',')
-                                    if v.strip()), head, head_mask)
+  return TransferSpec(parsed, config_lists.items(variants), head, head_mask)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str,
