@@ -96,7 +96,7 @@ def loop_steps(exp: Experiment):
   def run():
     job = jobs.Job(0, exp.run_dir / 'bench',
                    exp.new_state(init['params'], {}, masks, 0))
-    jax.block_until_ready(jobs.train(exp, 0, [job]))
+    jax.block_until_ready(jobs.train(exp, 'level 0', [job]))
   return run
 
 

@@ -171,7 +171,7 @@ def run_levels(exp: Experiment, branch: str,
     jobs = [jobs_lib.Job(r, storage.level_dir(exp.run_dir, r, level, branch),
                          start_state(exp, branch, r, level), level, branch)
             for r in todo]
-    jobs_lib.run(exp, level, jobs, progress=progress)
+    jobs_lib.run(exp, f'level {level}', jobs, progress=progress)
 
 
 def run_branch(config: ml_collections.ConfigDict, workdir: str, branch: str,

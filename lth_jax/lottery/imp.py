@@ -135,7 +135,7 @@ def run_levels(exp: Experiment, progress: Progress | None = None) -> None:
                          start_state(exp, r, level), level) for r in todo]
     hooks = ((rewind_point_saver(exp, jobs),) if level == 0
              and cfg.pruning.rewind == 'step' else ())
-    jobs_lib.run(exp, level, jobs, hooks, progress)
+    jobs_lib.run(exp, f'level {level}', jobs, hooks, progress)
 
 
 @contextlib.contextmanager

@@ -59,16 +59,17 @@ def unfinished(jobs: Sequence[Job]) -> list[Job]:
   return [j for j in jobs if not j.done()]
 
 
-def train(exp: Experiment, label: Any, jobs: Sequence[Job],
+def train(exp: Experiment, label: str, jobs: Sequence[Job],
           hooks: tuple[engine.AtSteps, ...] = (),
           progress: Progress | None = None) -> list[engine.Run]:
   """Trains ``jobs`` together through the engine (resumable); writes only
-  checkpoints. ``label`` names the batch in logs (``level <label>``)."""
+  checkpoints. ``label`` names the batch in logs and errors (``'level 3'``,
+  ``'k=500 copies'``); every process must pass the same one."""
   if processes.is_primary():
     storage.remove_stale(exp.run_dir)  # what earlier kills left behind
-  processes.barrier(f'stale removed before level {label}')
+  processes.barrier(f'stale removed before {label}')
   return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
-                   label=f'level {label}', hooks=hooks, progress=progress,
+                   label=label, hooks=hooks, progress=progress,
                    names=[f'replicate {j.replicate}' for j in jobs])
 
 
@@ -104,7 +105,7 @@ def finish(exp: Experiment, job: Job, state: Any,
   return summary
 
 
-def run(exp: Experiment, label: Any, jobs: Sequence[Job],
+def run(exp: Experiment, label: str, jobs: Sequence[Job],
         hooks: tuple[engine.AtSteps, ...] = (),
         progress: Progress | None = None,
         finish_job: Finish = finish) -> list[engine.Run]:
@@ -114,5 +115,5 @@ def run(exp: Experiment, label: Any, jobs: Sequence[Job],
   for job, run_ in zip(jobs, runs):
     if processes.owns(job.replicate, exp.config.replicates):
       finish_job(exp, job, run_.state, run_.rows)
-  processes.barrier(f'level {label} saved')
+  processes.barrier(f'{label} saved')
   return runs

@@ -160,9 +160,9 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
       eval_every=math.gcd(exp.eval_every, *steps))
 
   log(f'capturing rewind points {steps} of replicates {todo}')
-  runs = jobs_lib.train(short, 0, jobs, hooks=(captures.capture_at(
-      jobs, steps, lambda job, step: point_dir(out_dir, job.replicate,
-                                               step)),))
+  capture = captures.capture_at(
+      jobs, steps, lambda job, step: point_dir(out_dir, job.replicate, step))
+  runs = jobs_lib.train(short, 'rewind points', jobs, hooks=(capture,))
   for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
         storage.level_dir(trunk_dir, job.replicate, 0) / layout.METRICS)
@@ -299,7 +299,7 @@ def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
     group = jobs[first:first + size]
     log(f'k={step}: training {len(group)} copies '
         f'({first + len(group)}/{len(jobs)})')
-    jobs_lib.run(exp, step, group, finish_job=save_copy)
+    jobs_lib.run(exp, f'k={step} copies', group, finish_job=save_copy)
   for cell in cells:
     rec = evaluate_cell(exp, cell, spec, data, eval_batch_size)
     log(f"k={step} level={cell.level} replicate={cell.replicate} "

@@ -41,8 +41,10 @@ def run(config: ml_collections.ConfigDict, workdir: str,
     replay.ensure_dense(exp)
     replay.capture(exp, p)
     if p.mode == 'oneshot':
-      tickets.train_tickets(exp, oneshot.oneshot_tickets(exp, p), 0)
+      tickets.train_tickets(exp, oneshot.oneshot_tickets(exp, p),
+                            'one-shot tickets')
     else:
       iterative.iterative_levels(exp, p)
-      tickets.train_tickets(exp, iterative.iterative_controls(exp, p), 0)
+      tickets.train_tickets(exp, iterative.iterative_controls(exp, p),
+                            'iterative controls')
   return p

@@ -73,7 +73,7 @@ def iterative_levels(exp: Experiment, p: validation.Plan) -> None:
     if level < max(p.levels):
       train_capturing(exp, p, tickets, hook_dirs)
     else:
-      tickets_lib.train_tickets(exp, tickets, level)
+      tickets_lib.train_tickets(exp, tickets, f'level {level}')
     for t in tickets:
       keep_source(exp, p, hook_dirs[t.out_dir], t)
 
@@ -104,8 +104,8 @@ def train_capturing(exp: Experiment, p: validation.Plan,
   steps = (tuple(sorted({int(x) for x in points.values()})) if absolute
            else tuple(range(exp.eval_every, exp.total_steps + 1,
                             exp.eval_every)))
-  jobs_lib.run(exp, todo[0].level, jobs, (captures.capture_at(jobs, steps, where),),
-               replay.progress(exp))
+  jobs_lib.run(exp, f'level {todo[0].level}', jobs,
+               (captures.capture_at(jobs, steps, where),), replay.progress(exp))
 
 
 def keep_source(exp: Experiment, p: validation.Plan, point: float,

@@ -77,7 +77,7 @@ def ensure_dense(exp: Experiment) -> None:
                        imp.start_state(exp, r, 0)) for r in todo]
   hooks = ((imp.rewind_point_saver(exp, jobs),)
            if exp.config.pruning.rewind == 'step' else ())
-  jobs_lib.run(exp, 0, jobs, hooks, progress(exp))
+  jobs_lib.run(exp, 'level 0', jobs, hooks, progress(exp))
 
 
 def capture(exp: Experiment, p: validation.Plan) -> None:
@@ -109,7 +109,7 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
 
   steps = tuple(sorted(set().union(*wanted.values()) - {0}))
   hook = captures.capture_at(jobs, steps, where)
-  runs = jobs_lib.train(exp, 0, jobs, (hook,), progress(exp))
+  runs = jobs_lib.train(exp, 'level 0 replay', jobs, (hook,), progress(exp))
   for job, run_ in zip(jobs, runs):
     like = exp.init_variables(job.replicate)
     trunk = storage.load_tree(storage.level_dir(

@@ -81,7 +81,7 @@ def control_ticket(exp: Experiment, replicate: int, level: int,
   return Ticket(d, replicate, level, control)
 
 
-def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: int
+def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: str
                   ) -> None:
   """Trains every unfinished ticket from the rewind point, all together."""
   todo = {t.out_dir: t for t in tickets

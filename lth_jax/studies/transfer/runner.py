@@ -289,7 +289,7 @@ def run_levels(source: Experiment, target: Experiment, spec: TransferSpec,
           r, storage.level_dir(target.run_dir, r, level, branch),
           transfer_start(source, target, spec, variant, r, level), level,
           branch) for r in todo]
-      jobs_lib.run(target, level, jobs, progress=progress)
+      jobs_lib.run(target, f'level {level}', jobs, progress=progress)
 
 
 def write_source_record(source: Experiment, target: Experiment,
