@@ -17,6 +17,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.landscape import report
 from lth_jax.studies.landscape import runner
 
@@ -38,6 +39,7 @@ def main(argv):
                             f'{_WORKDIR.value}/report')
   print(out['markdown'])
   print(f'report: {_WORKDIR.value}/report/')
+  print(provenance.note(f'{_WORKDIR.value}/report', config))
 
 
 if __name__ == '__main__':

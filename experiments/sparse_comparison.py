@@ -10,11 +10,14 @@ replicate), ``table.md``, ``table.csv``, ``accuracy_vs_density.png`` and
 ``accuracy_vs_flops.png``. The IMP trunk's levels are the lottery run's
 (``--workdir`` may hold a finished trunk of the same config).
 """
+import pathlib
+
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
 from experiments import cli
+from lth_jax import provenance
 from lth_jax.studies.sparse_comparison import report
 from lth_jax.studies.sparse_comparison import runner
 
@@ -34,6 +37,7 @@ def main(argv):
   out = report.write_report(config, _WORKDIR.value)
   print(out['markdown'])
   print('\n'.join(f'{k}: {v}' for k, v in out['files'].items()))
+  print(provenance.note(pathlib.Path(out['files']['table']).parent, config))
 
 
 if __name__ == '__main__':

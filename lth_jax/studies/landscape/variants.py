@@ -103,8 +103,7 @@ def variants(c: ml_collections.ConfigDict) -> list[Variant]:
 
 def run_dir(variant: Variant, trunk_workdir: str) -> pathlib.Path:
   """``<trunk_workdir>/<run-hash>``: the variant's trunk."""
-  return pathlib.Path(trunk_workdir) / config_lib.run_hash(
-      variant.config)
+  return config_lib.run_dir(variant.config, trunk_workdir)
 
 
 def missing(variant: Variant, trunk_workdir: str) -> list[str]:

@@ -183,8 +183,7 @@ def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
 def write_report(config: ml_collections.ConfigDict, workdir: str
                  ) -> dict[str, Any]:
   """Writes ``table.md``, ``table.csv`` and both figures; returns them."""
-  out_dir = (pathlib.Path(workdir) / config_lib.run_hash(config.trunk)
-             / runner.STUDY_DIR)
+  out_dir = config_lib.run_dir(config.trunk, workdir) / runner.STUDY_DIR
   records = runner.read_records(out_dir)
   if not records:
     raise errors.MissingInputError(
@@ -198,8 +197,7 @@ def write_report(config: ml_collections.ConfigDict, workdir: str
   files.write_text_atomic(paths['table'], markdown)
   columns = ['method', 'density', 'density_actual', 'acc_mean', 'acc_std',
              'n', 'dense_runs', 'wall_s']
-  files.write_text_atomic(paths['csv'], ','.join(columns) + '\n' + ''.join(
-      ','.join(str(r[c]) for c in columns) + '\n' for r in rows))
+  files.write_csv(paths['csv'], rows, columns)
   plot(rows, 'density', paths['accuracy_vs_density'])
   plot(rows, 'dense_runs', paths['accuracy_vs_flops'])
   return {'markdown': markdown, 'rows': rows,
