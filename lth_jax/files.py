@@ -216,6 +216,13 @@ def save_tree(path: PathLike, tree: Any) -> None:
   remove(old)
 
 
+def save_tree_once(path: PathLike, tree: Any) -> None:
+  """``save_tree`` unless a complete tree is already at ``path`` (a start
+  mask, an init or a capture is written once and never rewritten)."""
+  if not tree_exists(path):
+    save_tree(path, tree)
+
+
 def _mismatch(path: pathlib.Path, what: str) -> CorruptTreeError:
   return CorruptTreeError(f'{path} does not hold the expected tree: {what}. '
                           'It was saved for another model or config.')

@@ -34,6 +34,7 @@ def capture_at(jobs: Sequence[Any], steps: Iterable[int], where: Where,
   def save(step: int, states: Sequence[Any]) -> None:
     for job, state in zip(jobs, states):
       path = where(job, step)
-      if path is not None and (overwrite or not storage.tree_exists(path)):
-        storage.save_tree(path, variables_of(state))
+      if path is not None:
+        save = storage.save_tree if overwrite else storage.save_tree_once
+        save(path, variables_of(state))
   return engine.AtSteps(tuple(steps), save)

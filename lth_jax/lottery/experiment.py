@@ -204,9 +204,8 @@ class Experiment:
     return storage.load_tree(path, jax.eval_shape(init, key))
 
   def save_init(self, replicate: int, variables: dict[str, Any]) -> None:
-    path = storage.init_dir(self.run_dir, replicate)
-    if not storage.tree_exists(path):
-      storage.save_tree(path, variables)
+    storage.save_tree_once(storage.init_dir(self.run_dir, replicate),
+                           variables)
 
   def dense_masks(self, params: Any) -> Any:
     return pruning.ones_like(params, self.config.pruning.prunable)

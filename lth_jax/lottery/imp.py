@@ -102,10 +102,9 @@ def start_state(exp: Experiment, replicate: int, level: int) -> Any:
   if processes.owns(replicate, exp.config.replicates):
     exp.save_init(replicate, init)
   masks = level_masks(exp, replicate, level, init)
-  path = storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS
-  if (processes.owns(replicate, exp.config.replicates)
-      and not storage.tree_exists(path)):
-    storage.save_tree(path, masks)
+  if processes.owns(replicate, exp.config.replicates):
+    storage.save_tree_once(
+        storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS, masks)
   target = rewind_target(exp, replicate, level, init)
   return exp.new_state(target.variables['params'],
                        target.variables['batch_stats'], masks, replicate,

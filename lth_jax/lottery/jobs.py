@@ -88,8 +88,8 @@ def write_trained(job: Job, state: Any, rows: list[dict[str, Any]],
         f'overwritten. Delete {job.out_dir} to recompute it.')
   storage.save_tree(files.trained, {
       'params': state.params, 'batch_stats': state.batch_stats})
-  if masks and not storage.tree_exists(files.masks):
-    storage.save_tree(files.masks, state.masks)
+  if masks:
+    storage.save_tree_once(files.masks, state.masks)
   storage.write_jsonl(files.metrics, rows)
   storage.write_json(files.summary, summary)
   storage.remove(files.checkpoints)

@@ -31,6 +31,7 @@ from lth_jax.files import read_json
 from lth_jax.files import read_jsonl
 from lth_jax.files import remove
 from lth_jax.files import save_tree
+from lth_jax.files import save_tree_once
 from lth_jax.files import tree_exists
 from lth_jax.files import write_json
 from lth_jax.files import write_jsonl

@@ -89,8 +89,9 @@ def train_capturing(exp: Experiment, p: validation.Plan,
   jobs = []
   for t in todo:
     variables, step = tickets_lib.rewind_start(exp, t.replicate)
-    if step == 0 and not storage.tree_exists(t.out_dir / 'captures/step_0'):
-      storage.save_tree(t.out_dir / layout.CAPTURES / 'step_0', variables)
+    if step == 0:
+      storage.save_tree_once(
+          t.out_dir / layout.CAPTURES / layout.step_name(0), variables)
     jobs.append(jobs_lib.Job(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step), t.level))

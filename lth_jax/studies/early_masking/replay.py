@@ -96,8 +96,8 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
       continue
     wanted[r] = capture_steps(p, exp, r)
     init = exp.init_variables(r)
-    if 0 in wanted[r] and not storage.tree_exists(d / 'step_0'):
-      storage.save_tree(d / 'step_0', init)
+    if 0 in wanted[r]:
+      storage.save_tree_once(d / layout.step_name(0), init)
     jobs.append(jobs_lib.Job(r, d, imp.start_state(exp, r, 0)))
   if not jobs:
     return

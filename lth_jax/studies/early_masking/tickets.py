@@ -91,8 +91,7 @@ def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: str
   jobs = []
   for t in todo.values():
     variables, step = rewind_start(exp, t.replicate)
-    if not storage.tree_exists(t.out_dir / layout.MASKS):
-      storage.save_tree(t.out_dir / layout.MASKS, t.masks)
+    storage.save_tree_once(t.out_dir / layout.MASKS, t.masks)
     jobs.append(jobs_lib.Job(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step), t.level))
