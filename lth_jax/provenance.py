@@ -18,6 +18,14 @@ holds no measured numbers, e.g. a list of configs): ``current`` (no commit touch
 recorded one), ``stale`` (one did), ``dirty`` (made from an uncommitted
 tree), ``unknown commit`` or ``missing`` (no marker).
 ``python -m experiments.provenance`` prints it.
+
+Each record also lists ``sources``: the files under ``lth_jax/``,
+``experiments/`` and ``configs/`` the command imported (and its config
+file). ``cite`` copies them into the ledger ``docs/results/sources.json``
+under ``<commit>:<config hash>``; a marker found there is stale only when a
+later commit changed one of *its* files, so a change to an unrelated study
+leaves the table current. A marker not in the ledger falls back to every
+file of ``CODE_PATHS``.
 """
 import dataclasses
 import datetime
@@ -39,6 +47,8 @@ PathLike = str | pathlib.Path
 #: The paths whose changes make a table stale.
 CODE_PATHS = ('lth_jax', 'configs', 'experiments')
 FILE_NAME = 'provenance.json'
+#: Where ``cite`` keeps the sources of every cited record, under the root.
+LEDGER = pathlib.Path('docs') / 'results' / 'sources.json'
 MARKER = re.compile(r'<!--\s*provenance:(.*?)-->')
 _HEADING = re.compile(r'^\s{0,3}#{1,6}\s')
 _SEPARATOR = re.compile(r'^\s*\|(\s*:?-+:?\s*\|)+\s*$')
@@ -93,11 +103,34 @@ def cpu_name() -> str:
   return platform.processor() or platform.machine()
 
 
+def loaded_sources(argv: Sequence[str] = (), root: PathLike | None = None,
+                   code_paths: Sequence[str] = CODE_PATHS) -> list[str]:
+  """The files under ``root``'s ``code_paths`` this process imported, and
+  the config files named by ``--config=<file>[:preset]`` in ``argv``;
+  sorted, relative to ``root``."""
+  root = (source_root() if root is None else pathlib.Path(root)).resolve()
+  found = set()
+  names = [getattr(m, '__file__', None) for m in list(sys.modules.values())]
+  names += [a.split('=', 1)[1].split(':', 1)[0] for a in argv
+            if a.startswith('--config=')]
+  for name in names:
+    if not name:
+      continue
+    try:
+      rel = pathlib.Path(name).resolve().relative_to(root)
+    except (ValueError, OSError):
+      continue
+    if rel.parts and rel.parts[0] in code_paths and (root / rel).is_file():
+      found.add(rel.as_posix())
+  return sorted(found)
+
+
 def record(config: Any = None, argv: Sequence[str] | None = None,
            root: PathLike | None = None) -> dict[str, Any]:
   """One provenance record of the running command."""
   argv = sys.argv if argv is None else argv
   return {**git_state(root),
+          'sources': loaded_sources(argv[1:], root),
           'command': shlex.join(['python', '-m', _module(argv[0]),
                                  *argv[1:]]) if argv else '',
           'config_hash': config_hash(config),
@@ -211,9 +244,46 @@ def find_tables(path: PathLike, name: str | None = None) -> list[Table]:
   return tables
 
 
+def ledger_key(rec: dict[str, Any]) -> str:
+  """``<commit>:<config hash>`` of a record or a parsed marker."""
+  config = rec.get('config_hash', rec.get('config')) or ''
+  return f"{rec.get('commit')}:{config}"
+
+
+def read_ledger(root: PathLike) -> dict[str, list[str]]:
+  """The ledger of cited records' sources (empty where there is none)."""
+  path = pathlib.Path(root) / LEDGER
+  return files.read_json(path) if path.is_file() else {}
+
+
+def cite(run_dir: PathLike, root: PathLike | None = None) -> str:
+  """Adds the newest record of ``run_dir/provenance.json`` to the ledger
+  of ``root`` (the repo) and returns its marker."""
+  root = source_root() if root is None else pathlib.Path(root)
+  path = pathlib.Path(run_dir) / FILE_NAME
+  if not path.is_file():
+    raise errors.MissingInputError(
+        f'{path} does not exist: pass the directory a launcher printed '
+        "after 'provenance:'.")
+  rec = files.read_json(path)[-1]
+  if not rec.get('sources'):
+    raise errors.InputError(
+        f'{path} has no sources (written by an older lth-jax): rerun the '
+        'command on the current code.')
+  ledger = read_ledger(root)
+  ledger[ledger_key(rec)] = sorted(set(ledger.get(ledger_key(rec), []))
+                                   | set(rec['sources']))
+  (root / LEDGER).parent.mkdir(parents=True, exist_ok=True)
+  files.write_json(root / LEDGER, dict(sorted(ledger.items())))
+  return marker(rec)
+
+
 def status(root: PathLike, marker: dict[str, str] | None,
-           code_paths: Sequence[str] = CODE_PATHS) -> str:
-  """A table's status against the repo at ``root`` (see the module)."""
+           code_paths: Sequence[str] = CODE_PATHS,
+           ledger: dict[str, list[str]] | None = None) -> str:
+  """A table's status against the repo at ``root`` (see the module): the
+  marker's sources in ``ledger`` (default: read it) are the code paths
+  when it lists them."""
   if marker and 'static' in marker:
     return 'static'
   if not marker or not marker.get('commit'):
@@ -221,12 +291,16 @@ def status(root: PathLike, marker: dict[str, str] | None,
   commit = marker['commit']
   if _git(root, 'cat-file', '-e', f'{commit}^{{commit}}') is None:
     return f'unknown commit {commit}'
-  changed = _git(root, 'log', '--format=%h', f'{commit}..HEAD', '--',
-                 *code_paths)
+  ledger = read_ledger(root) if ledger is None else ledger
+  sources = ledger.get(ledger_key(marker))
+  paths = sources or code_paths
+  changed = _git(root, 'log', '--format=%h', f'{commit}..HEAD', '--', *paths)
   if changed:
     later = changed.splitlines()
-    return (f'stale: {len(later)} later commit(s) changed '
-            f'{", ".join(code_paths)}, last {later[0]}')
+    what = ('files the command imported' if sources
+            else ', '.join(code_paths))
+    return (f'stale: {len(later)} later commit(s) changed {what}, '
+            f'last {later[0]}')
   if marker.get('dirty') not in (None, '0', 'false', 'False'):
     return 'dirty'
   return 'current'
@@ -244,8 +318,9 @@ def check_docs(root: PathLike, code_paths: Sequence[str] = CODE_PATHS
                ) -> list[tuple[Table, str]]:
   """Every table of ``result_documents(root)`` with its ``status``."""
   root = pathlib.Path(root)
+  ledger = read_ledger(root)
   out = []
   for doc in result_documents(root):
     for table in find_tables(doc, str(doc.relative_to(root))):
-      out.append((table, status(root, table.marker, code_paths)))
+      out.append((table, status(root, table.marker, code_paths, ledger)))
   return out

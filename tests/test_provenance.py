@@ -126,3 +126,39 @@ def test_write_appends_one_record_per_command(tmp_path):
   (out / 'provenance.json').write_text('{}')
   with pytest.raises(ValueError, match='not a list'):
     provenance.write(out)
+
+
+def test_a_cited_table_turns_stale_only_when_its_own_sources_change(repo):
+  root, sha = repo
+  (root / 'lth_jax' / 'b.py').write_text('y = 1\n')
+  sha = commit_all(root, 'two modules')
+  run = root / 'run'
+  run.mkdir()
+  (run / 'provenance.json').write_text(json.dumps([{
+      'commit': sha, 'dirty': False, 'config_hash': 'c0ffee', 'cpu': 'x',
+      'sources': ['lth_jax/a.py']}]))
+  marker = provenance.cite(run, root)
+  assert marker == f'<!-- provenance: commit={sha} config=c0ffee cpu="x" -->'
+  assert provenance.read_ledger(root) == {f'{sha}:c0ffee': ['lth_jax/a.py']}
+  (root / 'README.md').write_text(f'# r\n{marker}\n\n' + table('cited'))
+  (root / 'lth_jax' / 'b.py').write_text('y = 2\n')   # not imported by it
+  commit_all(root, 'unrelated module')
+  assert states(root) == {'cited': 'current'}
+  # The same table without the ledger: any code change makes it stale.
+  assert provenance.status(root, {'commit': sha, 'config': 'c0ffee'},
+                           ledger={}).startswith('stale')
+  (root / 'lth_jax' / 'a.py').write_text('x = 2\n')   # imported by it
+  later = commit_all(root, 'its module')
+  assert states(root)['cited'] == (
+      f'stale: 1 later commit(s) changed files the command imported, '
+      f'last {later[:7]}')
+
+
+def test_records_list_the_imported_sources_and_config_file(tmp_path):
+  rec = provenance.record({'a': 1}, argv=[
+      'x', f'--config={REPO}/configs/lenet300_mnist.py:preset=cpu'])
+  assert 'lth_jax/provenance.py' in rec['sources']
+  assert 'configs/lenet300_mnist.py' in rec['sources']
+  assert 'lth_jax/studies/landscape/runner.py' not in rec['sources']
+  assert all(s.split('/')[0] in provenance.CODE_PATHS
+             for s in rec['sources'])
