@@ -1,36 +1,41 @@
-r"""Inference of exported LeNet-300-100 tickets: which CPU path wins, when.
+r"""Inference of exported tickets: which CPU path wins, when.
 
-For each density, a ticket is exported (``lth_jax.export``), loaded back,
-and run on the real MNIST test set (10,000 images) by every path, side by
-side in one process:
+For each density, a ticket of a lottery run (LeNet-300-100 or the 20
+Newsgroups text CNN) is exported (``lth_jax.export``), loaded back, and
+run on the run's real test set by every path, side by side in one process:
 
 * ``dense``: the Flax model on ``params * masks`` (the masked forward that
   training runs; the mask multiply is inside the jitted call);
-* ``slim``: the slimmed dense network (``lth_jax.export.slim``: dead and
-  zombie units and unread inputs removed, zombie constants folded), jitted;
-* ``bcoo``: ``lth_jax.export.mlp_forward``, every layer a BCOO
-  ``jax.experimental.sparse`` matrix holding only the kept weights;
-* ``csr``: the slim network's CSR layers through numba kernels
-  (``lth_jax.export.csr``, one thread);
-* ``scipy``: the same CSR layers through ``scipy.sparse`` products.
+* ``slim``: the slimmed dense network, jitted (``lth_jax.export.slim``:
+  dead and zombie units and unread inputs removed, zombie constants folded;
+  text CNN: ``slim_text``, inactive and zombie filters and unread embedding
+  columns removed);
+* ``bcoo``: every layer a BCOO ``jax.experimental.sparse`` matrix holding
+  only the kept weights (``lth_jax.export.mlp_forward``; text CNN:
+  ``sparse.text_forward``, embedding gather, conv taps and output);
+* ``csr``: the slim network through numba kernels, one thread
+  (``lth_jax.export.csr``; text CNN: ``csr_text``, embedding, taps and
+  output all sparse);
+* ``scipy`` (MLPs only): the same CSR layers through ``scipy.sparse``.
 
 Timed per batch size (1, 32, 1,000): the median of ``--calls`` calls
 (``--calls // 10`` at 1,000) per path, in ``--rounds`` rounds; each path
 keeps its best round (the machine is shared). ``--interleave`` (default)
 alternates the paths call by call, so that load from other jobs hits all
 alike; ``--nointerleave`` runs each path's calls back to back (its
-hot-loop best case). The load average
-is printed before and after. Speed-ups
-are against ``dense`` in the same process. Also reported: whether each
-path's predictions equal the dense ones on the whole test set, the largest
-logit difference, what slimming removed, and the ticket's bytes.
+hot-loop best case). The load average is printed before and after.
+Speed-ups are against ``dense`` in the same process. Also reported:
+whether each path's predictions equal the dense ones on the whole test
+set, the largest logit difference, what slimming removed, and the ticket's
+bytes. The data set is the run's (``config.json``; ``--data_root`` over
+its root).
 
 Masks come from a lottery run's levels (``--levels``); a density with no
 level (``--extra``) is made by exact global magnitude pruning of the
 deepest level's trained weights (so its weights are not a trained ticket).
 
   python -m benchmarks.sparse_inference --run_dir=RUN --levels=3,7,12,15,21 \
-      --extra= --out=rows.json
+      --extra= --out_dir=DIR   # DIR/rows.json, DIR/provenance.json
 """
 import json
 import os
@@ -38,17 +43,22 @@ import pathlib
 import tempfile
 import time
 
-from absl import app
 from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments import cli
 from lth_jax import data as data_lib
+from lth_jax import errors
 from lth_jax import export
+from lth_jax import files
 from lth_jax import provenance
 from lth_jax.export import csr
+from lth_jax.export import csr_text
 from lth_jax.export import slim
+from lth_jax.export import slim_text
+from lth_jax.export import sparse
 from lth_jax import pruning
 from lth_jax.lottery import config as config_lib
 from lth_jax.runs import storage
@@ -67,7 +77,8 @@ _INTERLEAVE = flags.DEFINE_bool('interleave', True, 'Alternate the paths '
                                 'call by call (else: back to back).')
 _BATCHES = flags.DEFINE_list('batches', ['1', '32', '1000'], 'Batch sizes.')
 _DATA_ROOT = flags.DEFINE_string('data_root', '', 'Raw data root (MNIST).')
-_OUT = flags.DEFINE_string('out', '', 'Write the rows as JSON here.')
+_OUT_DIR = flags.DEFINE_string('out_dir', '', 'Write the rows '
+                                '(rows.json) and provenance.json here.')
 
 
 def dir_bytes(path: pathlib.Path) -> int:
@@ -111,12 +122,10 @@ def magnitude_mask(params, masks, density: float):
   return jax.tree.unflatten(treedef, m_leaves)
 
 
-def paths(t) -> dict:
-  """Every inference path of a ticket: name -> (fn, takes NumPy)."""
+def mlp_paths(t) -> tuple[dict, dict]:
+  """Every inference path of an MLP ticket: name -> (fn, takes NumPy)."""
   model, variables = export.to_flax(t)
-  masks = jax.tree.map(lambda m: None if m is None else jnp.asarray(m),
-                       t.masks()['params'], is_leaf=lambda x: x is None)
-  params = variables['params']
+  params, masks = variables['params'], _masks(t)
   s = slim.slim_mlp(t.dense()['params'], t.masks()['params'])
   layers = export.sparse_mlp(t)
   csr_model = csr.CsrMLP.from_slim(s)
@@ -129,7 +138,36 @@ def paths(t) -> dict:
   if 'numba' in csr.available_backends():
     fns['csr'] = (lambda x: csr.forward(csr_model, x, 'numba'), True)
   report = slim.report(t.dense()['params'], t.masks()['params'], s)
-  return fns, report
+  return fns, {'units_label': '(in, h0, h1, out)', **report}
+
+
+def text_paths(t) -> tuple[dict, dict]:
+  """Every inference path of a text-CNN ticket (no scipy path: its conv
+  is not one sparse matrix product)."""
+  model, variables = export.to_flax(t)
+  params, masks = variables['params'], _masks(t)
+  dense, bool_masks = t.dense()['params'], t.masks()['params']
+  s = slim_text.slim_text(dense, bool_masks)
+  layers = sparse.sparse_text(dense, bool_masks)
+  fns = {
+      'dense': (jax.jit(lambda x: model.apply(
+          {'params': pruning.apply_masks(params, masks)}, x)), False),
+      'slim': (jax.jit(lambda x: slim_text.slim_text_forward(s, x)), False),
+      'bcoo': (jax.jit(lambda x: sparse.text_forward(layers, x)), False)}
+  if csr_text.available():
+    csr_model = csr_text.CsrText.from_slim(s)
+    fns['csr'] = (lambda x: csr_text.forward(csr_model, x), True)
+  return fns, slim_text.text_report(dense, bool_masks, s)
+
+
+def _masks(t):
+  return jax.tree.map(lambda m: None if m is None else jnp.asarray(m),
+                      t.masks()['params'], is_leaf=lambda x: x is None)
+
+
+def paths(t) -> tuple[dict, dict]:
+  """The paths of a ticket and what slimming removed."""
+  return (text_paths if t.model == 'text_cnn_ensemble' else mlp_paths)(t)
 
 
 def measure(name: str, ticket_path: pathlib.Path, level_trained, dense_ckpt,
@@ -151,6 +189,7 @@ def measure(name: str, ticket_path: pathlib.Path, level_trained, dense_ckpt,
       'level_ckpt_bytes': level_trained,
       'vs_raw_f32_pct': 100 * size / raw, 'slim': report,
       'test_acc': float((dense.argmax(1) == labels).mean()),
+      'examples': len(labels),
       'differing_predictions': {k: int((v.argmax(1) != dense.argmax(1)).sum())
                                 for k, v in logits.items()},
       'max_logit_diff': {k: float(np.abs(v - dense).max())
@@ -179,10 +218,10 @@ def markdown(rows: list[dict]) -> str:
       cells = [f'{ms[k]:.4f} ({ms["dense"] / ms[k]:.2f}x)' for k in names]
       lines.append(f'| {r["ticket"]} | {r["weights_pct"]:.2f} | {batch} | '
                    + ' | '.join(cells) + f' | {min(ms, key=ms.get)} |')
-  lines += ['', '| ticket | units (in, h0, h1, out) after slimming | '
-            'params removed | ticket KB | / dense ckpt | test acc | '
-            'predictions differing from dense (of 10,000) | '
-            'max logit diff |', '|' + '---|' * 8]
+  lines += ['', f'| ticket | units {rows[0]["slim"]["units_label"]} after '
+            'slimming | params removed | ticket KB | / dense ckpt | test acc | '
+            f'predictions differing from dense (of {rows[0]["examples"]:,}) '
+            '| max logit diff |', '|' + '---|' * 8]
   for r in rows:
     s = r['slim']
     differ = ', '.join(f'{k} {v}' for k, v in r['differing_predictions']
@@ -196,17 +235,34 @@ def markdown(rows: list[dict]) -> str:
   return '\n'.join(lines)
 
 
+def data_config_of(run_dir: pathlib.Path):
+  """The run's data config (its ``config.json``), ``--data_root`` over
+  its root."""
+  data_config = config_lib.default_config().data
+  for key, value in storage.read_config(run_dir).items():
+    parts = key.split('.')
+    if parts[0] == 'data':
+      node = data_config
+      for part in parts[1:-1]:
+        node = node[part]
+      node[parts[-1]] = value
+  if _DATA_ROOT.value:
+    data_config.root = _DATA_ROOT.value
+  return data_config
+
+
 def main(argv):
   del argv
   run_dir = pathlib.Path(_RUN_DIR.value)
   if not (run_dir / 'config.json').exists():
-    raise app.UsageError(f'--run_dir={run_dir} holds no config.json; pass '
-                         'workdir/<run-hash> of a finished lottery run.')
-  data_config = config_lib.default_config().data
-  data_config.name, data_config.source = 'mnist', 'raw'
-  data_config.root = _DATA_ROOT.value
-  ds = data_lib.get_dataset(data_config)
+    raise errors.MissingInputError(
+        f'--run_dir={run_dir} holds no config.json; pass '
+        'workdir/<run-hash> of a finished lottery run.')
+  config = storage.read_config(run_dir)
+  ds = data_lib.get_dataset(data_config_of(run_dir))
   images, labels = jnp.asarray(ds.test_images), np.asarray(ds.test_labels)
+  shape = (None if np.issubdtype(ds.test_images.dtype, np.integer)
+           else ds.test_images.shape[1:])
   r = _REPLICATE.value
   load_before = os.getloadavg()
   dense_ckpt = dir_bytes(storage.level_dir(run_dir, r, 0) / 'trained')
@@ -214,7 +270,7 @@ def main(argv):
   with tempfile.TemporaryDirectory() as tmp:
     for level in map(int, _LEVELS.value):
       path = pathlib.Path(tmp) / f'level_{level}.lth'
-      export.export_level(run_dir, r, level, path, input_shape=(28, 28, 1))
+      export.export_level(run_dir, r, level, path, input_shape=shape)
       level_ckpt = dir_bytes(storage.level_dir(run_dir, r, level)
                              / 'trained')
       rows.append(measure(f'level {level}', path, level_ckpt, dense_ckpt,
@@ -228,17 +284,20 @@ def main(argv):
       path = pathlib.Path(tmp) / f'magnitude_{density}.lth'
       new = magnitude_mask(trained['params'], masks, density)
       export.save_ticket(path, {'params': trained['params']}, new,
-                         model='lenet300_100',
-                         config={'input_shape': [28, 28, 1]})
+                         model=config['model'],
+                         model_kwargs=config.get('model_kwargs') or {},
+                         config={'input_shape': shape and list(shape)})
       rows.append(measure(f'level {last} pruned to {100 * density:g} %',
                           path, None, dense_ckpt, images, labels))
       print(json.dumps(rows[-1]), flush=True)
-  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores, jax {jax.__version__}, '
-        f'load average {load_before} before, {os.getloadavg()} after')
+  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores, '
+        f'jax {jax.__version__}, load average {load_before} before, '
+        f'{os.getloadavg()} after')
   print(markdown(rows))
-  if _OUT.value:
-    pathlib.Path(_OUT.value).write_text(json.dumps(rows, indent=1))
+  if _OUT_DIR.value:
+    files.write_json(pathlib.Path(_OUT_DIR.value) / 'rows.json', rows)
+  print(provenance.note(_OUT_DIR.value or None))
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

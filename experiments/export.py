@@ -10,7 +10,8 @@ in ``torch.nn.utils.prune`` names; ``--layout=plain`` for a pruned state
 dict), ``open_lth`` (a directory with ``model_<step>.pth`` and
 ``mask.pth``), ``nm24`` (2:4 values + metadata). ``--out`` defaults to
 ``<run_dir>/export/level_<L>`` plus the format's suffix. Prints one line:
-sizes, kept weights, units slimming removes, sha256 (one line per level).
+sizes, kept weights, units slimming removes, sha256 (one line per level);
+then where its provenance went (beside the files) and the marker.
 """
 import pathlib
 
@@ -18,6 +19,7 @@ from absl import flags
 
 from experiments import cli
 from lth_jax import errors
+from lth_jax import provenance
 from lth_jax.export import formats
 from lth_jax.runs import storage
 
@@ -66,6 +68,7 @@ def main(argv):
         weights=_WEIGHTS.value, layout=_LAYOUT.value, step=_STEP.value,
         input_shape=INPUT_SHAPES.get(config.get('data.name')))
     print(formats.summary_line(summary), flush=True)
+  print(provenance.note(pathlib.Path(out).parent))
 
 
 if __name__ == '__main__':

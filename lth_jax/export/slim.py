@@ -79,22 +79,35 @@ def mlp_layers(params: dict[str, Any], masks: Any = None
           f'params are not an MLP\'s: {name!r} needs a 2-D kernel and a bias '
           f'(the params hold {sorted(params)}); slimming takes '
           'lth_jax.models.mlp networks.')
-    kernel = np.asarray(layer['kernel'])
-    mask = (masks.get(name) or {}).get('kernel')
-    mask = np.ones(kernel.shape, bool) if mask is None else np.asarray(
-        mask, bool)
-    if mask.shape != kernel.shape:
-      raise errors.InputError(
-          f'the mask of {name}/kernel is {mask.shape} but the '
-          f'kernel is {kernel.shape}: the masks are not this '
-          "model's; export them from the same run.")
+    kernel, mask = masked(params, masks, name, 'kernel')
     if layers and kernel.shape[0] != layers[-1][1].shape[1]:
       raise errors.InputError(
           f'{name}/kernel takes {kernel.shape[0]} inputs but '
           f'{layers[-1][0]} gives {layers[-1][1].shape[1]}.')
-    layers.append((name, np.where(mask, kernel, 0).astype(kernel.dtype),
+    layers.append((name, kernel,
                    np.asarray(layer['bias']), mask))
   return layers
+
+
+def masked(params: dict[str, Any], masks: Any, name: str, leaf: str
+           ) -> tuple[np.ndarray, np.ndarray]:
+  """``params[name][leaf]`` with pruned entries zero, and its bool mask.
+
+  A missing mask (None) keeps every entry.
+
+  Raises:
+    InputError: the mask's shape is not the weight's.
+  """
+  values = np.asarray(params[name][leaf])
+  mask = ((masks or {}).get(name) or {}).get(leaf)
+  mask = np.ones(values.shape, bool) if mask is None else np.asarray(
+      mask, bool)
+  if mask.shape != values.shape:
+    raise errors.InputError(
+        f'the mask of {name}/{leaf} is {mask.shape} but the weight is '
+        f"{values.shape}: the masks are not this model's; export them "
+        'from the same run.')
+  return np.where(mask, values, 0).astype(values.dtype), mask
 
 
 def _constants(kernels: list[np.ndarray], biases: list[np.ndarray]
