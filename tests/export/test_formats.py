@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from safetensors import numpy as st_numpy
 
+from lth_jax import errors
 from lth_jax import models
 from lth_jax.export import formats
 from lth_jax.export import runs
@@ -89,3 +90,27 @@ def test_each_format_reads_back_to_the_ticket(run, tmp_path, fmt):
 def test_unknown_format_is_named(run, tmp_path):
   with pytest.raises(ValueError, match='unknown format'):
     formats.export(run[0], 2, 'onnx', tmp_path / 'x')
+
+
+@pytest.mark.parametrize('fmt,level', [('nm24', 3), ('ticket', 4),
+                                       ('torch', 4)])
+def test_a_failed_export_is_one_line_and_writes_nothing(run, tmp_path, fmt,
+                                                         level):
+  """Level 3's masks are not 2:4; level 4's do not fit the model."""
+  run_dir, params, masks = run
+  rng = np.random.default_rng(level)
+  bad = {n: {'kernel': rng.random(m['kernel'].shape) < .3, 'bias': None}
+         for n, m in masks.items()}
+  if level == 4:
+    bad['hidden_1']['kernel'] = bad['hidden_1']['kernel'][:, :50]
+  d = storage.level_dir(run_dir, 0, level)
+  if not storage.level_done(run_dir, 0, level):
+    storage.save_tree(d / 'trained', {'params': params})
+    storage.save_tree(d / 'masks', bad)
+  out = tmp_path / 'out' / f'x{formats.SUFFIX[fmt]}'
+  with pytest.raises(errors.InputError) as e:
+    formats.export(run_dir, level, fmt, out)
+  assert '\n' not in str(e.value)
+  assert ('is not 2:4' if level == 3 else 'the mask of') in str(e.value)
+  assert not out.exists()
+  assert not out.parent.exists() or not any(out.parent.iterdir())
