@@ -27,6 +27,7 @@ from lth_jax import files
 from lth_jax.export import open_lth
 from lth_jax.export import runs
 from lth_jax.export import slim as slim_lib
+from lth_jax.export import slim_text
 from lth_jax.export import sparse24
 from lth_jax.export import ticket as ticket_lib
 from lth_jax.export import torch_format
@@ -50,8 +51,12 @@ def _sha256(paths: list[pathlib.Path]) -> str:
 
 
 def _slim_units(t: ticket_lib.Ticket) -> dict[str, Any] | None:
+  """What slimming removes (MLPs, text CNNs); None for other models."""
+  params, masks = t.dense()['params'], t.masks()['params']
+  if t.model == 'text_cnn_ensemble':
+    s = slim_text.slim_text(params, masks)
+    return {'slim': s, **slim_text.text_report(params, masks, s)}
   try:
-    params, masks = t.dense()['params'], t.masks()['params']
     s = slim_lib.slim_mlp(params, masks)
   except ValueError:
     return None
@@ -77,10 +82,11 @@ def export(run_dir: str | os.PathLike, level: int, fmt: str,
   units = _slim_units(t)
   written = [out]
   if fmt == 'slim':
-    if units is None:
+    if units is None or not isinstance(units['slim'], slim_lib.SlimMLP):
       raise errors.InputError(
-          f'model {t.model!r} is not an MLP: slimming takes '
-          'lth_jax.models.mlp networks (lenet300_100, mlp).')
+          f'model {t.model!r} is not an MLP: the slim file format takes '
+          'lth_jax.models.mlp networks (lenet300_100, mlp); a text CNN '
+          'slims in memory (lth_jax.export.slim_text).')
     s = units['slim']
     ticket_lib.save_ticket(
         out, {'params': {n: {'kernel': k, 'bias': b} for n, k, b in zip(
