@@ -29,10 +29,12 @@ def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
             label='ticket, mask from step t')
     ax.fill_between(x, pct('ticket_acc_min'), pct('ticket_acc_max'),
                     color='C0', alpha=.2)
-    for name, color, label in (('full', 'C2', 'mask from step T'),
+    for name, color, label in (('dense', 'k', 'dense network'),
+                               ('imp', 'C4', 'IMP, same sparsity'),
+                               ('full', 'C2', 'mask from step T'),
                                ('control', 'C3', 'random prune control')):
       r0 = rs[-1]
-      if r0[f'{name}_acc_mean'] is None:
+      if r0.get(f'{name}_acc_mean') is None:
         continue
       ax.axhline(100 * r0[f'{name}_acc_mean'], color=color, ls='--',
                  label=label)
@@ -41,6 +43,8 @@ def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
     ax.axvline(dense_es, color='k', ls=':', label='dense early stop (mean)')
     ax.axvline(dense_es / 2, color='grey', ls=':', label='50 % of it')
     ax.set_xscale('log')
+    ax.set_xticks(x, [f'{r["t_step_mean"]:g}' for r in rs], fontsize=7)
+    ax.minorticks_off()
     ax.set_xlabel('t: step of the weights the mask is taken from '
                   f'(t=0 at {first_point / 2:g})')
     ax.set_ylabel('test accuracy at early stop (%)')
