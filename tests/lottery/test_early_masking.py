@@ -140,7 +140,11 @@ def test_report(oneshot):
   workdir, exp, plan = oneshot
   out = early_masking_report.write_report(masking_config(), str(workdir),
                                           tiny_dataset())
-  assert {r['t'] for r in out['rows']} == {'0', '5', '10', '20', 'es'}
+  assert {r['t'] for r in out['rows']} == {'0', '5', '10', '20', 'es',
+                                          'IMP'}
+  imp_row = [r for r in out['rows'] if r['t'] == 'IMP'][0]
+  assert imp_row['ticket_acc_mean'] == imp_row['imp_acc_mean']
+  assert imp_row['vs_imp'].startswith('+0.00')
   last = [r for r in out['rows'] if r['t'] == str(STEPS)][0]
   assert last['dist_to_final_mean'] == 0.0
   assert last['ticket_acc_mean'] == last['full_acc_mean']

@@ -19,7 +19,8 @@ def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
   fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4.2),
                            squeeze=False)
   for ax, level in zip(axes[0], levels):
-    rs = sorted([r for r in rows if r['level'] == level],
+    rs = sorted([r for r in rows if r['level'] == level
+                 and r.get('t_step_mean') is not None],
                 key=lambda r: r['t_step_mean'])
     x = [max(r['t_step_mean'], first_point / 2) for r in rs]
     def pct(key, rs=rs):

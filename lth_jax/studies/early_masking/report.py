@@ -143,7 +143,9 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
 
 def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
                  ) -> list[dict[str, Any]]:
-  """One row per (target level, timing point), over replicates."""
+  """One row per (target level, timing point), over replicates, and a row
+  ``t='IMP'`` per level with IMP's ticket judged the same way (once the
+  trunk has trained that level)."""
   rows = []
   for level in p.levels:
     ests = [e for e in estimates if e['level'] == level]
@@ -170,14 +172,25 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
                                                       for x in per])),
              't_frac_dense_es_mean': float(np.mean([x['frac'] for x in per])),
              'dist_to_final_mean': float(np.mean([x['dist'] for x in per]))}
-      for name in ARMS:
-        row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
-        row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
       row['early_bird_steps'] = ' '.join(str(e['early_bird_step'])
                                          for e in ests)
-      row.update(verdict_cells(per))
-      rows.append(row)
+      rows.append(_with_arms(row, per))
+    if all(x['imp'] for x in per):  # the positive control: IMP's ticket
+      rows.append(_with_arms(
+          {'mode': 'oneshot', 'level': level, 't': 'IMP',
+           'weights_remaining_pct': row['weights_remaining_pct']},
+          [dict(x, ticket=x['imp']) for x in per]))
   return rows
+
+
+def _with_arms(row: dict[str, Any], per: list[dict[str, Any]]
+               ) -> dict[str, Any]:
+  """``row`` with each arm's statistics and the verdict cells."""
+  for name in ARMS:
+    row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
+    row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
+  row.update(verdict_cells(per))
+  return row
 
 
 def replicate_rows(estimates: list[dict[str, Any]], tolerance: float
@@ -233,11 +246,7 @@ def iterative_rows(exp: Experiment, p: em.Plan) -> list[dict[str, Any]]:
              't': f'{point:g}', 'mask_source_steps_mean': _mean(
                  [float(np.mean(x['src'])) if x['src'] else None
                   for x in per])}
-      for name in ARMS:
-        row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
-        row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
-      row.update(verdict_cells(per))
-      rows.append(row)
+      rows.append(_with_arms(row, per))
   return rows
 
 
