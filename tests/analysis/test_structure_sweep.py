@@ -35,6 +35,7 @@ def test_trend_over_all_widths_and_from_a_width_on():
   lines = sweep.trend_lines(SWEEP, [0, 32]).splitlines()
   assert lines[0].startswith('separated fraction over widths 0-64')
   assert 'grows' in lines[0] and 'no trend' in lines[1]
+  assert not sweep.trend_lines({64: SWEEP[64]}, [0])  # one width: no test
 
 
 def test_control_table_and_verdict():
@@ -51,11 +52,43 @@ def test_control_table_and_verdict():
   assert table[3].startswith('| dependent | 5 | 0/5 [0.00, 0.43] | 0 | 0 | '
                              '0 | 5 |') and table[3].endswith(
                                  '| 99.0 / 95.0 | - | 99.0 / 60.0 |')
-  verdict = sweep.control_verdict(arms['independent']['replicates'],
-                                  arms['dependent']['replicates'])
-  assert verdict.endswith('more (statistic +1.00, p = 0.00794)')
-  same = sweep.control_verdict(outcomes('separated', 'interconnected',
-                                        'separated'),
-                               outcomes('interconnected', 'separated',
-                                        'separated'))
+  verdict = sweep.compare_line('i', arms['independent']['replicates'], 'd',
+                               arms['dependent']['replicates'])
+  assert verdict == ("separated fraction, i against d (Fisher's exact test): "
+                     'more (statistic +1.00, p = 0.00794)')
+  same = sweep.compare_line('a', outcomes('separated', 'interconnected',
+                                          'separated'),
+                            'b', outcomes('interconnected', 'separated',
+                                          'separated'))
   assert 'indistinguishable' in same
+
+
+def test_control_report_runs_every_arm_once_and_compares_them():
+  calls = []
+
+  def study(width, tasks, preset):
+    calls.append((width, tasks, preset))
+    split = tasks == 'independent' and preset == 'long'
+    names = ('circles', 'moons') if tasks == 'independent' else (
+        'circles', 'xor')
+    rows = [{'level': 0, **{f'test_acc_{t}': 0.9 for t in names}}]
+    reps = [dict(o, **{f'test_acc_{t}_at_split': 0.9 for t in names})
+            for o in outcomes(*['separated' if split else 'degraded'] * 3)]
+    return {'rows': rows, 'replicates': reps}
+
+  lines = sweep.control_report(
+      64, ['short', 'long'], {'independent': 'moons_circles',
+                              'xor': 'moons_circles_xor'}, study)
+  assert sorted(calls) == sorted((64, t, p) for t in ('independent', 'xor')
+                                 for p in ('short', 'long'))
+  assert lines[1] == 'control at width 64:'
+  assert [ln.split(' | ')[0] for ln in lines[4:8]] == [
+      '| independent, short', '| xor, short', '| independent, long',
+      '| xor, long']
+  fisher = lines[-4:]
+  assert fisher[0].startswith('separated fraction, independent, short '
+                              'against xor, short')
+  assert 'indistinguishable' in fisher[0]  # 0 of 3 against 0 of 3
+  assert 'independent, long against xor, long' in fisher[1]
+  assert 'independent, long against independent, short' in fisher[2]
+  assert 'xor, long against xor, short' in fisher[3]

@@ -6,15 +6,16 @@ dependent tasks ``moons_circles_xor`` beside the independent ones. Each
 table counts the replicates that separate at some level (the thesis's
 definition: one full-coverage component per task, ``structure_trend``)
 with the 95 % Wilson interval of the fraction; ``trend`` and
-``control_verdict`` turn the counts into verdicts that account for the
+``compare_line`` turn the counts into verdicts that account for the
 spread of a binomial count (Cochran-Armitage over log2 width, Fisher's
 exact test between the arms).
 """
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from lth_jax.analysis import structure_trend
+from lth_jax.data import two_task
 from lth_jax.studies.structure import runner
 
 OUTCOMES = ('separated', 'separated-degraded', 'degraded', 'interconnected')
@@ -62,11 +63,12 @@ def trend(by_width: dict[int, Sequence[dict[str, Any]]],
 
 def trend_lines(by_width: dict[int, Sequence[dict[str, Any]]],
                 min_widths: Sequence[int]) -> str:
-  """One line per range of widths: the trend test's verdict."""
+  """One line per range of widths (of at least two): the trend test."""
   top = max(by_width)
   return '\n'.join(
       f'separated fraction over widths {w}-{top} (Cochran-Armitage, score '
-      f'log2 width): {trend(by_width, w)}' for w in min_widths)
+      f'log2 width): {trend(by_width, w)}' for w in min_widths
+      if sum(x >= w for x in by_width) > 1)
 
 
 def _accuracies(records: Sequence[dict[str, Any]], key: str,
@@ -104,10 +106,43 @@ def control_table(arms: dict[str, dict[str, Any]],
   return '\n'.join(out)
 
 
-def control_verdict(independent: Sequence[dict[str, Any]],
-                    dependent: Sequence[dict[str, Any]]) -> str:
-  """Fisher's test: do independent tasks separate more often?"""
-  test = structure_trend.compare(structure_trend.separated(independent),
-                                 structure_trend.separated(dependent))
-  return ('separated fraction, independent against dependent tasks '
-          f"(Fisher's exact test): {test}")
+def compare_line(name_a: str, a: Sequence[dict[str, Any]], name_b: str,
+                 b: Sequence[dict[str, Any]]) -> str:
+  """Fisher's test: does arm a separate more often than arm b?"""
+  test = structure_trend.compare(structure_trend.separated(a),
+                                 structure_trend.separated(b))
+  return f"separated fraction, {name_a} against {name_b} (Fisher's exact " \
+         f'test): {test}'
+
+
+def control_report(width: int, presets: Sequence[str],
+                   datasets: dict[str, str],
+                   study: Callable[[int, str, str], dict[str, Any]]
+                   ) -> list[str]:
+  """The control at ``width``: one arm per tasks option and preset.
+
+  Args:
+    width: the hidden width.
+    presets: config presets (the sweep's, then a longer one, if any).
+    datasets: tasks option -> data set, the independent tasks first
+      (``configs/structure_moons.DATASETS``).
+    study: (width, tasks option, preset) -> ``runner.study``'s result.
+
+  Returns:
+    Lines: a title, ``control_table`` and Fisher's tests, per preset the
+    independent against the dependent arm, and each arm's longer preset
+    against its first.
+  """
+  arms, names = {}, {}
+  for preset in presets:
+    for tasks, data in datasets.items():
+      arms[f'{tasks}, {preset}'] = study(width, tasks, preset)
+      names[f'{tasks}, {preset}'] = [t[0] for t in two_task.tasks(data)]
+  independent, dependent = datasets
+  pairs = [(f'{independent}, {p}', f'{dependent}, {p}') for p in presets]
+  pairs += [(f'{t}, {p}', f'{t}, {presets[0]}') for p in presets[1:]
+            for t in datasets]
+  return ['', f'control at width {width}:',
+          *control_table(arms, names).splitlines(), ''
+          ] + [compare_line(a, arms[a]['replicates'], b,
+                            arms[b]['replicates']) for a, b in pairs]
