@@ -31,9 +31,11 @@ from lth_jax.training.progress import Progress
 
 
 def coverage_rule(dataset_name: str) -> str:
-  """The thesis's rule: moons + circles need every input, MNIST +
-  Fashion-MNIST only every output (blank border pixels may go)."""
-  return 'inputs_outputs' if dataset_name == 'moons_circles' else 'outputs'
+  """The thesis's rule: moons + circles (and its dependent control) need
+  every input, MNIST + Fashion-MNIST only every output (blank border pixels
+  may go)."""
+  return ('inputs_outputs' if dataset_name.startswith('moons_circles')
+          else 'outputs')
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5, 6))
@@ -187,7 +189,12 @@ def study(config: ml_collections.ConfigDict, workdir: str,
     return analyse_run(exp, coverage, figures)
 
 
-def _mean(values: Sequence[Any]) -> str:
+def mean_range(values: Sequence[Any]) -> str:
+  """'mean (min-max)' of the values that are not None ('-' if none).
+
+  >>> mean_range([1, None, 3]), mean_range([2.0, 2.0]), mean_range([None])
+  ('2 (1-3)', '2.0', '-')
+  """
   values = [v for v in values if v is not None]
   if not values:
     return '-'
@@ -209,10 +216,10 @@ def level_table(rows: Sequence[dict[str, Any]], tasks: Sequence[str]) -> str:
     states = ', '.join(f'{s} {sum(r["state"] == s for r in at)}'
                        for s in structure_lib.STATES
                        if any(r['state'] == s for r in at))
-    cells = [str(level), _mean([r['remaining'] for r in at]),
-             _mean([r['active'] for r in at]),
-             _mean([r['components'] for r in at]), states]
-    cells += [_mean([100 * r[f'test_acc_{t}'] for r in at]) for t in tasks]
+    cells = [str(level), mean_range([r['remaining'] for r in at]),
+             mean_range([r['active'] for r in at]),
+             mean_range([r['components'] for r in at]), states]
+    cells += [mean_range([100 * r[f'test_acc_{t}'] for r in at]) for t in tasks]
     out.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(out)
 
@@ -230,24 +237,5 @@ def outcome_table(outcomes: Sequence[dict[str, Any]], tasks: Sequence[str]
              str(o.get('active_at_split', '-'))]
     cells += [('-' if f'test_acc_{t}_at_split' not in o else
                f'{100 * o[f"test_acc_{t}_at_split"]:.2f}') for t in tasks]
-    out.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(out)
-
-
-def sweep_table(by_width: dict[int, Sequence[dict[str, Any]]]) -> str:
-  """Markdown: per width, how the replicates end and where they split."""
-  head = ['width', 'weights', 'levels', 'separated', 'separated-degraded',
-          'degraded', 'interconnected', 'first split level',
-          'remaining at split', 'active at split']
-  out = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-  for width, outcomes in sorted(by_width.items()):
-    o = list(outcomes)
-    count = {k: sum(x['outcome'] == k for x in o) for k in (
-        'separated', 'separated-degraded', 'degraded', 'interconnected')}
-    cells = [str(width), str(o[0].get('weights', '-')),
-             str(o[0]['levels'] - 1)] + [str(v) for v in count.values()]
-    cells += [_mean([x['first_separated'] for x in o]),
-              _mean([x.get('remaining_at_split') for x in o]),
-              _mean([x.get('active_at_split') for x in o])]
     out.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(out)
