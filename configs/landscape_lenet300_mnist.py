@@ -65,6 +65,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   s.lanczos_iterations = 20
   s.trace_probes = 10
   s.density_probes = 4            # SLQ probes (spectral density per level)
+  s.density_variants = ('rate_20', 'rate_80', 'rule_measured')
   s.eval_examples = 10000         # training examples for path metrics
   s.num_alphas = 30
   s.barrier_threshold = 0.02      # error barrier: linearly connected below
@@ -91,6 +92,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     s.lanczos_iterations = 4
     s.trace_probes = 2
     s.density_probes = 1
+    s.density_variants = ('rate_80', 'rule_measured')
     s.num_alphas = 3
     s.bisection_steps = 3
   config.lock()

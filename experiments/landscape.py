@@ -20,6 +20,7 @@ from experiments import cli
 from lth_jax import provenance
 from lth_jax.studies.landscape import report
 from lth_jax.studies.landscape import runner
+from lth_jax.studies.landscape import variants
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _TRUNK = flags.DEFINE_string('trunk_workdir', None,
@@ -35,8 +36,9 @@ def main(argv):
   config = _CONFIG.value
   rows = runner.run(config, _TRUNK.value, _WORKDIR.value,
                     log=lambda line: print(line, flush=True))
-  out = report.write_report(rows, config.landscape.barrier_threshold,
-                            f'{_WORKDIR.value}/report')
+  out = report.write_report(
+      rows, config.landscape.barrier_threshold, f'{_WORKDIR.value}/report',
+      reference=variants.variant_name(config.landscape.control_rate))
   print(out['markdown'])
   print(f'report: {_WORKDIR.value}/report/')
   print(provenance.note(f'{_WORKDIR.value}/report', config))

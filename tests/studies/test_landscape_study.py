@@ -141,8 +141,7 @@ def test_a_second_run_reads_and_never_writes_the_trunks(study):
 def test_report_tables_and_figures(study, tmp_path):
   config, _, _, rows = study
   out = report.write_report(rows, config.landscape.barrier_threshold,
-                            tmp_path, reference='rate_80',
-                            density_variants=('rate_80',))
+                            tmp_path, reference='rate_80')
   assert [v['variant'] for v in out['variants']] == ['rate_80',
                                                      'rule_measured']
   assert 'reinit_barrier_pct' not in out['variants'][0]

@@ -105,16 +105,13 @@ def load_solutions(exp: Experiment, levels: Iterable[int],
                   for r, like in enumerate(likes)] for level in levels}
 
 
-@functools.partial(jax.jit, static_argnames=(
-    'apply_fn', 'task', 'top_k', 'iterations', 'probes', 'density_probes'))
+@functools.partial(jax.jit, static_argnames=('apply_fn', 'task', 'top_k',
+                                             'iterations', 'probes'))
 def curvature(apply_fn: Any, task: losses.Task, params: Any,
               batch_stats: Any, masks: Any, keys: jax.Array, batches: Any,
-              top_k: int, iterations: int, probes: int,
-              density_probes: int = 0) -> dict[str, Any]:
-  """Top eigenvalues ``[R, k]``, Hutchinson trace ``[R]`` (and its
-  standard error) and, for ``density_probes > 0``, the SLQ nodes and
-  weights ``[R, density_probes, iterations]``, vmapped over the stacked
-  replicates ``R``."""
+              top_k: int, iterations: int, probes: int) -> dict[str, Any]:
+  """Top eigenvalues ``[R, k]`` and Hutchinson trace ``[R]`` (and its
+  standard error), vmapped over the stacked replicates ``R``."""
   def one(p, bs, m, key):
     loss = batch_loss(apply_fn, bs, task)
     k_top, k_trace = jax.random.split(key)
@@ -122,39 +119,49 @@ def curvature(apply_fn: Any, task: losses.Task, params: Any,
                                     iterations)
     trace, stderr = landscape.hutchinson_trace(loss, p, m, batches,
                                                k_trace, probes)
-    out = {'top_eigenvalues': top, 'trace': trace, 'trace_stderr': stderr}
-    if density_probes:
-      out['density_nodes'], out['density_weights'] = (
-          landscape.spectral_density(loss, p, m, batches,
-                                     jax.random.fold_in(key, 1),
-                                     density_probes, iterations))
-    return out
+    return {'top_eigenvalues': top, 'trace': trace, 'trace_stderr': stderr}
+  return jax.vmap(one)(params, batch_stats, masks, keys)
+
+
+@functools.partial(jax.jit, static_argnames=('apply_fn', 'task', 'probes',
+                                             'iterations'))
+def density(apply_fn: Any, task: losses.Task, params: Any, batch_stats: Any,
+            masks: Any, keys: jax.Array, batches: Any, probes: int,
+            iterations: int) -> tuple[jax.Array, jax.Array]:
+  """SLQ nodes and weights ``[R, probes, iterations]`` (a program of its
+  own: ``curvature``'s numbers do not depend on whether it runs)."""
+  def one(p, bs, m, key):
+    return landscape.spectral_density(
+        batch_loss(apply_fn, bs, task), p, m, batches,
+        jax.random.fold_in(key, 1), probes, iterations)
   return jax.vmap(one)(params, batch_stats, masks, keys)
 
 
 def level_curvature(exp: Experiment, level: int, solutions: list[Any],
                     data: Data, spec: Spec) -> list[dict[str, Any]]:
-  """``curvature`` of a level's solutions ``[(masks, variables), ...]``."""
+  """``curvature`` of a level's solutions ``[(masks, variables), ...]``
+  and, for ``spec.density_probes > 0``, their ``density``."""
   stack = replicates_lib.stack
   keys = jnp.stack([jax.random.fold_in(
       exp.replicate_key(r, LANDSCAPE_STREAM), level)
                     for r in range(len(solutions))])
-  out = curvature(exp.model.apply, exp.task,
-                  stack([v['params'] for _, v in solutions]),
-                  stack([v['batch_stats'] for _, v in solutions]),
-                  stack([m for m, _ in solutions]), keys,
-                  data.hessian_batches, spec.top_k, spec.lanczos_iterations,
-                  spec.trace_probes, spec.density_probes)
-  out = jax.tree.map(np.asarray, out)
+  args = (exp.model.apply, exp.task,
+          stack([v['params'] for _, v in solutions]),
+          stack([v['batch_stats'] for _, v in solutions]),
+          stack([m for m, _ in solutions]), keys, data.hessian_batches)
+  out = jax.tree.map(np.asarray, curvature(
+      *args, spec.top_k, spec.lanczos_iterations, spec.trace_probes))
   rows = [{'top_eigenvalues': out['top_eigenvalues'][r].tolist(),
            'lambda_max': float(out['top_eigenvalues'][r][0]),
            'trace': float(out['trace'][r]),
            'trace_stderr': float(out['trace_stderr'][r])}
           for r in range(len(solutions))]
-  for r, row in enumerate(rows):
-    for k in ('density_nodes', 'density_weights'):
-      if k in out:
-        row[k] = out[k][r].tolist()
+  if spec.density_probes:
+    nodes, weights = jax.tree.map(np.asarray, density(
+        *args, spec.density_probes, spec.lanczos_iterations))
+    for r, row in enumerate(rows):
+      row.update(density_nodes=nodes[r].tolist(),
+                 density_weights=weights[r].tolist())
   return rows
 
 

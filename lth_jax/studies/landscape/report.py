@@ -276,15 +276,12 @@ def rule_markdown(rules: Rows, reference: str) -> str:
 
 
 def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path,
-                 reference: str = 'rate_20',
-                 density_variants: tuple[str, ...] = (
-                     'rate_20', 'rate_80', 'rule_measured')
-                 ) -> dict[str, Any]:
+                 reference: str = 'rate_20') -> dict[str, Any]:
   """Writes ``cells.csv``, ``variants.csv``, ``rules.csv``,
   ``landscape.md`` and the figures to ``out_dir``; returns the tables and
   the Markdown. ``reference``: the fixed-rate variant the rules' trunks
-  are compared with; ``density_variants``: the spectral density figure's
-  panels."""
+  are compared with. The spectral density figure has a panel per variant
+  whose rows hold densities."""
   out = pathlib.Path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   variants = variant_table(rows, threshold)
@@ -302,7 +299,9 @@ def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path,
   figures.plot_predicted_vs_measured(rows,
                                      out / 'predicted_vs_measured.png')
   figures.plot_accuracy_vs_weights(rows, out / 'accuracy_vs_weights.png')
-  figures.plot_density_per_level(rows, density_variants,
-                                 out / 'spectral_density.png')
+  figures.plot_density_per_level(
+      rows, list(dict.fromkeys(r['variant'] for r in rows
+                               if 'density_nodes' in r)),
+      out / 'spectral_density.png')
   return {'variants': variants, 'levels': levels, 'rules': rules,
           'markdown': text}

@@ -40,14 +40,25 @@ from lth_jax.studies.landscape import variants as variants_lib
 Log = Callable[[str], None]
 
 
-def settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
+def variant_spec(s: ml_collections.ConfigDict, variant: variants_lib.Variant
+                 ) -> measure.Spec:
+  """The study's ``Spec`` for a variant: spectral densities only for
+  ``s.density_variants``."""
+  spec = measure.spec_from_config(s)
+  if variant.name not in s.density_variants:
+    spec = spec._replace(density_probes=0)
+  return spec
+
+
+def settings(config: ml_collections.ConfigDict,
+             variant: variants_lib.Variant) -> dict[str, Any]:
   """What a variant's numbers depend on besides its trunk."""
   s = config.landscape
   keys = ('hessian_examples', 'hessian_batch_size', 'top_k',
           'lanczos_iterations', 'trace_probes', 'eval_examples',
-          'num_alphas', 'basin_threshold', 'bisection_steps',
-          'density_probes')
-  return {k: s[k] for k in keys}
+          'num_alphas', 'basin_threshold', 'bisection_steps')
+  return {**{k: s[k] for k in keys},
+          'density_probes': variant_spec(s, variant).density_probes}
 
 
 def test_accuracy(exp: Experiment, replicate: int, level: int,
@@ -134,17 +145,17 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
         '--workdir must differ from --trunk_workdir: the study '
         'never writes its results into the trunks.')
   s = config.landscape
-  spec = measure.spec_from_config(s)
   todo = variants_lib.variants(config)
   dataset = dataset or data_lib.get_dataset(config.trunk.data)
   for variant in todo:
     if variant.rule:
-      schedule.ensure_trained(variant.config, trunk_workdir, s, dataset, log)
+      schedule.ensure_trained(variant.config, trunk_workdir, s,
+                              variant_spec(s, variant), dataset, log)
     else:
       variants_lib.ensure_trained(variant, trunk_workdir, dataset, log)
-  want = settings(config)
   rows = []
   for variant in todo:
+    want = settings(config, variant)
     out = result_path(workdir, variant, trunk_workdir)
     if out.exists() and storage.read_json(out)['settings'] == want:
       rows += storage.read_json(out)['rows']
@@ -153,7 +164,8 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
     data = measure.study_data(exp, s.hessian_examples, s.hessian_batch_size,
                               s.eval_examples)
     new = {'settings': want,
-           'rows': measure_variant(exp, variant, data, spec, log)}
+           'rows': measure_variant(exp, variant, data,
+                                   variant_spec(s, variant), log)}
     storage.write_json(out, new)
     rows += json.loads(json.dumps(new['rows']))  # as a later run reads it
   return rows

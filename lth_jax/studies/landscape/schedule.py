@@ -126,21 +126,21 @@ def with_levels(config: ml_collections.ConfigDict, levels: int
 
 
 def ensure_trained(config: ml_collections.ConfigDict, trunk_workdir: str,
-                   landscape: ml_collections.ConfigDict, dataset: Any = None,
-                   log: Callable[[str], None] = print) -> None:
+                   landscape: ml_collections.ConfigDict, spec: measure.Spec,
+                   dataset: Any = None, log: Callable[[str], None] = print
+                   ) -> None:
   """Trains the missing levels of a ``landscape_<rule>`` trunk, level by
   level; a finished level is only read.
 
   Args:
     config: the trunk config (``variants.rule_variant``).
     trunk_workdir: where it is trained (``<trunk_workdir>/<run-hash>``).
-    landscape: the study settings (``config.landscape``) the rule measures
-      with.
+    landscape: the study settings (``config.landscape``): its examples.
+    spec: what the rule measures with (``measure.spec_from_config``).
     dataset: optional preloaded ``lth_jax.data.Dataset`` (tests).
     log: progress lines.
   """
   rule_of(config)
-  spec = measure.spec_from_config(landscape)
   run_dir = config_lib.run_dir(config, trunk_workdir)
   for level in range(config.pruning.levels + 1):
     if all(storage.level_done(run_dir, r, level)
