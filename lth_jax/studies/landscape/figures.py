@@ -127,6 +127,9 @@ def plot_accuracy_vs_weights(rows: Rows, path: pathlib.Path) -> None:
                 lw=2.2 if rule else 0.9, capsize=2, label=name,
                 zorder=3 if rule else 2)
   ax.set_xscale('log')
+  ticks = [t for t in (100, 50, 20, 10, 5, 2, 1, 0.5)
+           if min(ax.get_xlim()) <= t <= max(ax.get_xlim())]
+  ax.set_xticks(ticks, [f'{t:g}' for t in ticks])
   ax.invert_xaxis()
   ax.set_xlabel('weights remaining (%)')
   ax.set_ylabel('test accuracy at early stop (%)')

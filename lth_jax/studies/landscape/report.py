@@ -93,7 +93,8 @@ def variant_table(rows: Rows, threshold: float) -> Rows:
     row = {'variant': name, 'rate': mine[0]['rate'],
            'lr_factor': mine[0]['lr_factor'], 'levels': last,
            'replicates': len({r['replicate'] for r in mine}),
-           'final_weights_pct': 100 * final[0]['weights_remaining'],
+           'final_weights_pct': 100 * float(np.mean(
+               [r['weights_remaining'] for r in final])),
            'dense_acc': 100 * float(np.mean(
                [r['test_acc'] for r in mine if r['level'] == 0])),
            'final_acc': 100 * float(np.mean([r['test_acc'] for r in final])),
@@ -209,12 +210,25 @@ def _by_replicate(rows: Rows, level: int, key: str) -> list[float]:
   return [100 * r[key] for r in at]
 
 
+def nearest_fixed(rows: Rows, weights: float) -> tuple[str, int] | None:
+  """The fixed-rate (no rule, trunk learning rate) variant and level whose
+  mean weights remaining is nearest to ``weights`` (a fraction) in ratio."""
+  best = None
+  for r in level_table([r for r in rows if r['lr_factor'] == 1
+                        and not r.get('rule')]):
+    gap = abs(np.log(r['weights_remaining'] / weights))
+    if best is None or gap < best[0]:
+      best = (gap, r['variant'], r['level'])
+  return best and best[1:]
+
+
 def rule_table(rows: Rows, reference: str) -> Rows:
   """Per level of each landscape rule's trunk: its chosen fraction, its
   weights, ticket accuracy and barrier to the next level beside
   ``reference``'s at the same level (paired ``verdicts.compare``, in
-  percentage points), and whether its ticket wins against its dense
-  network (``verdicts.winning_ticket``, paired)."""
+  percentage points), its accuracy against the fixed-rate level nearest in
+  weights (``nearest_fixed``, paired), and whether its ticket wins against
+  its dense network (``verdicts.winning_ticket``, paired)."""
   ref = [r for r in rows if r['variant'] == reference]
   out = []
   for rule in dict.fromkeys(r['rule'] for r in rows if r.get('rule')):
@@ -235,6 +249,16 @@ def rule_table(rows: Rows, reference: str) -> Rows:
           c = verdicts.compare(a, b, paired=True)
           row.update({f'{key}_diff': c.diff, f'{key}_lo': c.low,
                       f'{key}_hi': c.high, f'{key}_verdict': c.verdict})
+      near = nearest_fixed(rows, row['rule_weights_remaining'] / 100)
+      if level > 0 and near:
+        other = [r for r in rows if r['variant'] == near[0]]
+        a = _by_replicate(mine, level, 'test_acc')
+        b = _by_replicate(other, near[1], 'test_acc')
+        c = verdicts.compare(a, b, paired=len(a) == len(b))
+        row.update(near=f'{near[0]} L{near[1]}', near_weights=float(
+            np.mean(_by_replicate(other, near[1], 'weights_remaining'))),
+                   near_test_acc=float(np.mean(b)), near_diff=c.diff,
+                   near_lo=c.low, near_hi=c.high, near_verdict=c.verdict)
       if level > 0:
         ticket = verdicts.winning_ticket(
             _by_replicate(mine, level, 'test_acc'),
@@ -247,13 +271,19 @@ def rule_table(rows: Rows, reference: str) -> Rows:
   return out
 
 
-def _diff(row: dict[str, Any], key: str) -> str:
+#: Verdict words for a difference of barriers (higher is not better).
+_BARRIER_WORDS = {verdicts.BETTER: 'higher', verdicts.WORSE: 'lower'}
+
+
+def _diff(row: dict[str, Any], key: str, words: dict[str, str] | None = None
+          ) -> str:
   if f'{key}_diff' not in row:
     return '-'
+  word = (words or {}).get(row[f'{key}_verdict'], row[f'{key}_verdict'])
   if np.isnan(row[f'{key}_lo']):
-    return f"{row[f'{key}_diff']:+.2f} ({row[f'{key}_verdict']})"
+    return f"{row[f'{key}_diff']:+.2f} ({word})"
   return (f"{row[f'{key}_diff']:+.2f} ({row[f'{key}_lo']:+.2f}, "
-          f"{row[f'{key}_hi']:+.2f}) {row[f'{key}_verdict']}")
+          f"{row[f'{key}_hi']:+.2f}) {word}")
 
 
 def rule_markdown(rules: Rows, reference: str) -> str:
@@ -264,6 +294,9 @@ def rule_markdown(rules: Rows, reference: str) -> str:
            f'{reference} weights % | acc % | {reference} acc % | acc diff '
            f'(95 % CI) | barrier L->L+1 % | {reference} barrier % | '
            'barrier diff (95 % CI) | wins vs dense |', '|' + '---|' * 12]
+  near = ['', '| variant | level | weights % | acc % | fixed-rate level '
+          'nearest in weights | its weights % | its acc % | acc diff '
+          '(95 % CI) |', '|' + '---|' * 8]
   for r in rules:
     lines.append(
         f"| {r['variant']} | {r['level']} | {_fmt(r.get('fraction'), 1, 3)}"
@@ -271,8 +304,15 @@ def rule_markdown(rules: Rows, reference: str) -> str:
         f"{_fmt(r['ref_weights_remaining'])} | {_fmt(r['rule_test_acc'])} | "
         f"{_fmt(r['ref_test_acc'])} | {_diff(r, 'test_acc')} | "
         f"{_fmt(r['rule_barrier_next'])} | {_fmt(r['ref_barrier_next'])} | "
-        f"{_diff(r, 'barrier_next')} | {r.get('wins', '-')} |")
-  return '\n'.join(lines) + '\n'
+        f"{_diff(r, 'barrier_next', _BARRIER_WORDS)} | "
+        f"{r.get('wins', '-')} |")
+    if 'near' in r:
+      near.append(
+          f"| {r['variant']} | {r['level']} | "
+          f"{_fmt(r['rule_weights_remaining'])} | {_fmt(r['rule_test_acc'])}"
+          f" | {r['near']} | {_fmt(r['near_weights'])} | "
+          f"{_fmt(r['near_test_acc'])} | {_diff(r, 'near')} |")
+  return '\n'.join(lines + near) + '\n'
 
 
 def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path,
