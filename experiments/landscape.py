@@ -6,10 +6,12 @@ r"""The error landscape of IMP: curvature, connectivity, how much to prune.
       --trunk_workdir=results/landscape_trunks --workdir=results/landscape
 
 Trains the trunks that are missing under ``--trunk_workdir`` (one per
-per-level prune rate, its controls, the positive control); a finished
-trunk is only read. Measures every level (``lth_jax/studies/landscape``)
-into ``<workdir>/<variant>_<run-hash>.json``, then writes ``cells.csv``,
-``variants.csv``, ``landscape.md`` and the figures to
+per-level prune rate, its controls, the positive control, and one per
+landscape rule, whose fractions ``lth_jax/studies/landscape/schedule.py``
+chooses level by level); a finished trunk is only read. Measures every
+level (``lth_jax/studies/landscape``) into
+``<workdir>/<variant>_<run-hash>.json``, then writes ``cells.csv``,
+``variants.csv``, ``rules.csv``, ``landscape.md`` and the figures to
 ``<workdir>/report/``.
 """
 from absl import flags
