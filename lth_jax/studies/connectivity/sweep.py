@@ -51,13 +51,12 @@ Log = Callable[[str], None]
 def point_dir(out_dir: pathlib.Path, replicate: int, step: int
               ) -> pathlib.Path:
   """Where the dense weights at step ``step`` of ``replicate`` are kept."""
-  return out_dir / 'rewind_points' / f'replicate_{replicate}' / f'step_{step}'
+  return layout.SweepDir(out_dir).rewind_point(replicate, step)
 
 
 def pair_dir(out_dir: pathlib.Path, step: int, level: int, replicate: int,
              pair: int) -> pathlib.Path:
-  return (out_dir / f'k_{step}' / f'level_{level}' / f'replicate_{replicate}'
-          / f'pair_{pair}')
+  return layout.SweepDir(out_dir).pair(step, level, replicate, pair).path
 
 
 def replicate_base_key(exp: Experiment, replicate: int) -> jax.Array:
@@ -81,18 +80,17 @@ def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
         f'no trunk at {trunk_dir}: pass the --trunk_workdir the trunk was '
         'run with, and its config (the run hash must match).')
   for r in spec.replicates:
-    init = storage.replicate_dir(trunk_dir, r) / layout.INIT
+    init = layout.RunLayout(trunk_dir).init(r)
     if not storage.tree_exists(init):
       raise errors.MissingInputError(
           f'the trunk has no replicate {r} ({init} is missing): run the '
           'trunk with more replicates or drop it from the sweep.')
     for level in spec.levels:
-      d = storage.level_dir(trunk_dir, r, level)
-      if not ((d / layout.SUMMARY).exists()
-              and storage.tree_exists(d / layout.MASKS)):
+      d = layout.RunLayout(trunk_dir).job(r, level)
+      if not (d.done() and storage.tree_exists(d.masks)):
         raise errors.MissingInputError(
             f'the trunk has no finished level {level} of replicate {r} '
-            f'({d}/summary.json or masks missing): finish the trunk '
+            f'({d.summary} or masks missing): finish the trunk '
             f'(levels up to {level}) or drop the level from the sweep.')
       load_masks(exp, trunk_dir, r, level, like)  # raises if not ours
 
@@ -100,7 +98,7 @@ def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
 def check_settings(out_dir: pathlib.Path, settings: dict[str, Any]) -> None:
   """Writes ``settings.json`` or checks that it matches (nothing touched
   when it does not)."""
-  path = out_dir / 'settings.json'
+  path = layout.SweepDir(out_dir).settings
   if path.exists():
     saved = storage.read_json(path)
     if saved != settings:
@@ -118,7 +116,7 @@ def load_masks(exp: Experiment, trunk_dir: pathlib.Path, replicate: int,
                level: int, like: dict[str, Any]) -> Any:
   """A trunk level's masks, checked against the params."""
   masks = storage.load_tree(
-      storage.level_dir(trunk_dir, replicate, level) / layout.MASKS,
+      layout.RunLayout(trunk_dir).job(replicate, level).masks,
       exp.dense_masks(like['params']))
   pruning.check_mask_tree(like['params'], masks)
   return masks
@@ -144,14 +142,13 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
   like = variables_like(exp)
   jobs = []
   for r in todo:
-    run_dir = point_dir(out_dir, r, 0).parent / 'capture'
+    run_dir = layout.SweepDir(out_dir).capture_run(r).path
     missing = [k for k in steps
                if not storage.tree_exists(point_dir(out_dir, r, k))]
     saved = checkpoints.checkpoint_steps(storage.checkpoint_dir(run_dir))
     if saved and min(missing) <= max(saved):
       storage.remove(storage.checkpoint_dir(run_dir))  # a point was lost
-    init = storage.load_tree(storage.replicate_dir(trunk_dir, r) / layout.INIT,
-                             like)
+    init = storage.load_tree(layout.RunLayout(trunk_dir).init(r), like)
     state = exp.new_state(init['params'], init['batch_stats'],
                           exp.dense_masks(init['params']), r)
     jobs.append(jobs_lib.Job(r, run_dir, state))
@@ -165,11 +162,11 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
   runs = jobs_lib.train(short, 'rewind points', jobs, hooks=(capture,))
   for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
-        storage.level_dir(trunk_dir, job.replicate, 0) / layout.METRICS)
-    storage.write_jsonl(job.out_dir / layout.METRICS, rows)
-    storage.write_json(job.out_dir / layout.SUMMARY,
+        layout.RunLayout(trunk_dir).job(job.replicate, 0).metrics)
+    storage.write_jsonl(job.files.metrics, rows)
+    storage.write_json(job.files.summary,
                        capture_summary(rows, trunk_rows, steps))
-    storage.remove(storage.checkpoint_dir(job.out_dir))
+    storage.remove(job.files.checkpoints)
 
 
 def capture_summary(rows: list[dict[str, Any]],
@@ -208,7 +205,7 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
   """W_k of a replicate: the trunk's init at k = 0, else the captured one."""
   if step == 0:
     return storage.load_tree(
-        storage.replicate_dir(trunk_dir, replicate) / layout.INIT, like)
+        layout.RunLayout(trunk_dir).init(replicate), like)
   path = point_dir(out_dir, replicate, step)
   if not storage.tree_exists(path):
     raise errors.MissingInputError(
@@ -226,8 +223,8 @@ def cells_of_step(exp: Experiment, trunk_dir: pathlib.Path,
   for level in spec.levels:
     for r in spec.replicates:
       todo = [p for p in range(spec.pairs)
-              if not (pair_dir(out_dir, step, level, r, p)
-                      / 'path.json').exists()]
+              if not layout.SweepDir(out_dir).pair(
+                  step, level, r, p).record.exists()]
       if not todo:
         continue
       variables = start_variables(exp, trunk_dir, out_dir, r, step, like)
@@ -248,9 +245,9 @@ def copy_jobs(exp: Experiment, cells: list[Cell]
     states = instability.pair_states(
         cell.start, replicate_base_key(exp, cell.replicate), cell.pair)
     for c, state in zip(instability.COPIES, states):
-      d = cell.dir / f'copy_{c}'
-      if not (d / layout.SUMMARY).exists():
-        jobs.append(jobs_lib.Job(cell.replicate, d, state))
+      d = layout.PairDir(cell.dir).copy(c)
+      if not d.done():
+        jobs.append(jobs_lib.Job(cell.replicate, d.path, state))
   return jobs
 
 
@@ -271,7 +268,7 @@ def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
                   ) -> dict[str, Any]:
   """Evaluates a cell's path and writes ``path.json`` (last)."""
   like = variables_like(exp)
-  ends = [storage.load_tree(cell.dir / f'copy_{c}' / layout.TRAINED, like)
+  ends = [storage.load_tree(layout.PairDir(cell.dir).copy(c).trained, like)
           for c in instability.COPIES]
   alphas = connectivity.alpha_grid(spec.num_alphas)
   metrics = instability.path_metrics(
@@ -281,7 +278,7 @@ def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
             'replicate': cell.replicate, 'pair': cell.pair,
             'weights_remaining': cell.weights_remaining,
             **instability.path_record(jax.device_get(metrics), alphas)}
-  storage.write_json(cell.dir / 'path.json', record)
+  storage.write_json(layout.PairDir(cell.dir).record, record)
   return record
 
 
@@ -315,7 +312,7 @@ def collect(out_dir: pathlib.Path, spec: instability.SweepSpec
     for level in spec.levels:
       for r in spec.replicates:
         for p in range(spec.pairs):
-          f = pair_dir(out_dir, k, level, r, p) / 'path.json'
+          f = layout.SweepDir(out_dir).pair(k, level, r, p).record
           if f.exists():
             paths.append(storage.read_json(f))
   return sorted(paths, key=lambda p: (p['level'], p['rewind_step'],

@@ -206,7 +206,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
   """
   run_hash = config_lib.run_hash(trunk)
   root = pathlib.Path(workdir)
-  mine = root / run_hash / layout.CONFIG
+  mine = layout.RunLayout.of(root, run_hash).config
   # Fields added to the schema later are missing from old config.json
   # files: they take their defaults.
   defaults = json.loads(json.dumps(config_lib.flatten(
@@ -217,7 +217,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
     return {k: v for k, v in full.items() if not config_lib.is_non_semantic(k)}
 
   want = semantic(config_lib.flatten(trunk))
-  others = sorted(p for p in root.glob('*/config.json') if p != mine)
+  others = sorted(p for p in root.glob(layout.RUN_CONFIGS_GLOB) if p != mine)
   if mine.exists():
     got = semantic(storage.read_json(mine))
     diff = sorted(k for k in set(got) | set(want) if got.get(k) !=

@@ -41,6 +41,7 @@ from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
 from lth_jax.lottery import jobs as jobs_lib
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.transfer import inputs as transfer_inputs
 from lth_jax.studies.transfer import spec as spec_lib
@@ -296,7 +297,8 @@ def write_source_record(source: Experiment, target: Experiment,
                         spec: TransferSpec) -> None:
   """Writes ``<target-run>/transfer_<source-hash>.json``: where from, how."""
   storage.write_text_atomic(
-      target.run_dir / f'transfer_{source.run_dir.name}.json', json.dumps({
+      layout.RunLayout(target.run_dir).transfer_record(
+          source.run_dir.name), json.dumps({
           'source_run_dir': str(source.run_dir.resolve()),
           'source_hash': source.run_dir.name,
           'head': spec.head, 'head_mask': spec.head_mask,
