@@ -37,6 +37,7 @@ from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
 from lth_jax.runs import layout
 from lth_jax.studies.connectivity import instability
+from lth_jax.studies.connectivity import schema
 from lth_jax.lottery import captures
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import lock as run_lock
@@ -71,7 +72,7 @@ def variables_like(exp: Experiment) -> dict[str, Any]:
 
 
 def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
-                spec: instability.SweepSpec) -> None:
+                spec: schema.SweepSpec) -> None:
   """Raises ``FileNotFoundError`` for a trunk tree the sweep needs, and
   ``storage.CorruptTreeError`` for masks that do not match the model."""
   like = variables_like(exp)
@@ -215,7 +216,7 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
 
 
 def cells_of_step(exp: Experiment, trunk_dir: pathlib.Path,
-                  out_dir: pathlib.Path, spec: instability.SweepSpec,
+                  out_dir: pathlib.Path, spec: schema.SweepSpec,
                   step: int) -> list[Cell]:
   """The unfinished cells (no ``path.json``) of rewind step ``step``."""
   like = variables_like(exp)
@@ -263,7 +264,7 @@ def save_copy(exp: Experiment, job: jobs_lib.Job, state: Any,
                          masks=False)
 
 
-def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
+def evaluate_cell(exp: Experiment, cell: Cell, spec: schema.SweepSpec,
                   data: instability.PathData, eval_batch_size: int
                   ) -> dict[str, Any]:
   """Evaluates a cell's path and writes ``path.json`` (last)."""
@@ -283,7 +284,7 @@ def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
 
 
 def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
-             spec: instability.SweepSpec, step: int, group_size: int,
+             spec: schema.SweepSpec, step: int, group_size: int,
              data: instability.PathData, eval_batch_size: int,
              log: Log = print) -> None:
   """Trains and evaluates every unfinished cell of rewind step ``step``."""
@@ -304,7 +305,7 @@ def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
         f"{100 * rec['test']['instability']:.2f} %")
 
 
-def collect(out_dir: pathlib.Path, spec: instability.SweepSpec
+def collect(out_dir: pathlib.Path, spec: schema.SweepSpec
             ) -> list[dict[str, Any]]:
   """The sweep's finished paths (``path.json``), sorted."""
   paths = []
@@ -317,16 +318,6 @@ def collect(out_dir: pathlib.Path, spec: instability.SweepSpec
             paths.append(storage.read_json(f))
   return sorted(paths, key=lambda p: (p['level'], p['rewind_step'],
                                       p['replicate'], p['pair']))
-
-
-def spec_from_config(c: Any) -> instability.SweepSpec:
-  """The ``SweepSpec`` of a config's ``connectivity`` group."""
-  return instability.SweepSpec(
-      rewind_steps=tuple(c.rewind_steps), levels=tuple(c.levels),
-      replicates=tuple(c.replicates), pairs=c.pairs,
-      num_alphas=c.num_alphas, threshold=c.threshold,
-      batch_norm=c.batch_norm, train_eval_examples=c.train_eval_examples,
-      batch_norm_examples=c.batch_norm_examples)
 
 
 def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
@@ -350,8 +341,8 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
       before anything is written.
   """
   c = config.connectivity
-  spec = spec_from_config(c)
-  instability.check_spec_shape(spec)
+  spec = schema.spec_from_config(c)
+  schema.check_spec_shape(spec)
   exp = Experiment.setup(config.trunk, workdir, dataset)
   spe = exp.steps_per_epoch
   total = (durations.parse_duration(c.steps, spe, 'connectivity.steps')
@@ -367,7 +358,7 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
       checkpoint_every=durations.parse_duration(
           c.checkpoint_every, exp.steps_per_epoch,
           'connectivity.checkpoint_every', allow_zero=True))
-  instability.check_spec(spec, exp.total_steps, len(exp.dataset.train_images),
+  schema.check_spec(spec, exp.total_steps, len(exp.dataset.train_images),
                          config.trunk.training.batch_size)
   trunk_dir = config_lib.run_dir(config.trunk, trunk_workdir)
   if trunk_dir.resolve() == exp.run_dir.resolve():

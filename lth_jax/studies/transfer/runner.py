@@ -34,7 +34,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
@@ -60,6 +59,7 @@ VARIANTS = spec_lib.VARIANTS
 HEAD_MASKS = spec_lib.HEAD_MASKS
 TransferSpec = spec_lib.TransferSpec
 check_spec = spec_lib.check_spec
+parse_spec = spec_lib.parse_spec
 
 
 def in_head(path: str, head: str) -> bool:
@@ -344,22 +344,6 @@ def run_transfer(source_config: ml_collections.ConfigDict,
           target.run_dir, branch_name(source.run_dir.name, v,
                                       spec.head_mask))),
       key=lambda s: (s['level'], s['branch'], s['replicate']))
-
-
-def parse_spec(levels: str, variants: str, head: str,
-               head_mask: str) -> TransferSpec:
-  """A ``TransferSpec`` from comma-separated text (config fields).
-
-  >>> parse_spec('0, 7,15', 'ticket,random', '^output/', 'dense').levels
-  (0, 7, 15)
-  """
-  try:
-    parsed = config_lists.items(levels, int)
-  except ValueError as e:
-    raise errors.InputError(
-        f'transfer levels {levels!r} are not comma-separated '
-        'integers (e.g. "0,7,15").') from e
-  return TransferSpec(parsed, config_lists.items(variants), head, head_mask)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str,
