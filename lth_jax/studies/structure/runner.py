@@ -20,6 +20,7 @@ import ml_collections
 import numpy as np
 
 from lth_jax import files
+from lth_jax.analysis import mask_paths
 from lth_jax.analysis import structure as structure_lib
 from lth_jax.runs import layout
 from lth_jax.studies.structure import levels as structure_levels
@@ -152,7 +153,7 @@ def analyse_run(exp: Any, coverage: str | None = None,
       side = exp.dataset.train_images.shape[1:3]
       if len(side) == 2 and side[1] == 2 * side[0]:
         structure_plots.plot_relevance(
-            structure_lib.input_relevance(params, masks, tasks), names,
+            mask_paths.input_relevance(params, masks, tasks), names,
             side, out.file(f'relevance_r{r}.png'), title)
   files.write_csv(out.file('levels.csv'), [
       {k: v for k, v in row.items()
