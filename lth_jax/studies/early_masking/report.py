@@ -13,6 +13,7 @@ control share its seeds): whether the ticket wins by Frankle & Carbin's
 definition (not below the *dense* network's accuracy, in at most its
 iterations), and the ticket against the full-mask ticket and the control.
 """
+import functools
 import pathlib
 from typing import Any
 
@@ -41,8 +42,8 @@ def _stats(values: list[float], name: str) -> dict[str, Any]:
 
 
 def _summary(d: pathlib.Path) -> dict[str, Any] | None:
-  path = d / layout.SUMMARY
-  return storage.read_json(path) if path.exists() else None
+  job = layout.JobDir(d)
+  return storage.read_json(job.summary) if job.done() else None
 
 
 def _acc(s: dict[str, Any] | None) -> float | None:
@@ -91,7 +92,7 @@ def _imp(exp: Experiment, r: int, level: int) -> dict[str, Any] | None:
 
 
 def _ticket_masks(exp: Experiment, d: pathlib.Path, r: int) -> Any:
-  return storage.load_tree(d / layout.MASKS, exp.dense_masks(
+  return storage.load_tree(layout.JobDir(d).masks, exp.dense_masks(
       exp.init_variables(r)['params']))
 
 
@@ -121,10 +122,10 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
   points = sorted(em.point_steps(p, exp, r).items(), key=lambda kv: kv[1])
   heat = sorted(set(p.doubling) | {s for _, s in points} | {es})
   matrix = distance.distance_matrix([mask_at(s) for s in heat])
-  base = em.em_dir(exp) / 'oneshot' / f'level_{level}' / f'replicate_{r}'
-  summaries = {label: _summary(base / f't_{label}') for label, _ in points}
+  oneshot = functools.partial(em.em_layout(exp).oneshot, level, r)
+  summaries = {label: _summary(oneshot(label).path) for label, _ in points}
   full = summaries[str(exp.total_steps)]
-  final_masks = _ticket_masks(exp, base / f't_{exp.total_steps}', r)
+  final_masks = _ticket_masks(exp, oneshot(exp.total_steps).path, r)
   control = _control(exp, r, level, final_masks)
   measured = None
   if full and control and all(summaries.values()):
@@ -154,8 +155,7 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
       per = []
       for e in ests:
         steps = dict(e['points'])
-        base = (em.em_dir(exp) / 'oneshot' / f'level_{level}'
-                / f'replicate_{e["replicate"]}' / f't_{label}')
+        base = em.em_layout(exp).oneshot(level, e['replicate'], label).path
         per.append({'step': steps[label],
                     'frac': steps[label] / e['dense_early_stop'],
                     'ticket': e['summaries'][label], 'full': e['full'],
@@ -230,11 +230,9 @@ def iterative_rows(exp: Experiment, p: em.Plan) -> list[dict[str, Any]]:
         ticket = _summary(d)
         masks = _ticket_masks(exp, d, r) if ticket else None
         trunk = _imp(exp, r, level)
-        src = [storage.read_json(em.iterative_dir(exp, point, r, lv)
-                                 / 'mask_source.json')['step']
-               for lv in range(1, level)
-               if (em.iterative_dir(exp, point, r, lv)
-                   / 'mask_source.json').exists()]
+        records = [layout.JobDir(em.iterative_dir(exp, point, r, lv)).file(
+            layout.MASK_SOURCE_RECORD) for lv in range(1, level)]
+        src = [storage.read_json(f)['step'] for f in records if f.exists()]
         per.append({'ticket': ticket, 'full': trunk, 'imp': trunk,
                     'control': _control(exp, r, level, masks)
                     if masks is not None else None, 'src': src,
@@ -323,27 +321,27 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
   """
   exp = Experiment.setup(config.trunk, workdir, dataset)
   p = em.plan(config.masking, exp, exp.init_variables(0)['params'])
-  out = em.em_dir(exp)
+  out = em.em_layout(exp)
   files, parts = {}, []
   if p.mode == 'oneshot':
     ests = [estimate(exp, p, level, r) for level in p.levels
             for r in range(exp.config.replicates)]
     rows = oneshot_rows(exp, p, ests)
-    files['csv'] = out / 'oneshot.csv'
+    files['csv'] = out.file('oneshot.csv')
     files_lib.write_csv(files['csv'], rows)
     est_rows = [estimate_row(exp, p, e) for e in ests]
-    files['estimate_csv'] = out / 'oneshot_estimate.csv'
+    files['estimate_csv'] = out.file('oneshot_estimate.csv')
     files_lib.write_csv(files['estimate_csv'], est_rows)
     per_replicate = replicate_rows(ests, p.tolerance)
-    files['replicates_csv'] = out / 'oneshot_replicates.csv'
+    files['replicates_csv'] = out.file('oneshot_replicates.csv')
     files_lib.write_csv(files['replicates_csv'], per_replicate)
-    files['accuracy_png'] = out / 'oneshot_accuracy.png'
+    files['accuracy_png'] = out.file('oneshot_accuracy.png')
     figures.plot_accuracy(rows, files['accuracy_png'], p.timing_points[1],
                   float(np.mean([e['dense_early_stop'] for e in ests])))
     for e in ests:
       if e['replicate'] == 0:
         files[f'distance_png_{e["level"]}'] = (
-            out / f'oneshot_distance_level_{e["level"]}.png')
+            out.file(f'oneshot_distance_level_{e["level"]}.png'))
         figures.plot_distances(e, files[f'distance_png_{e["level"]}'])
     parts += [to_markdown(rows, ONESHOT_COLUMNS),
               to_markdown(rows, ['level', 't'] + VERDICT_COLUMNS),
@@ -352,7 +350,7 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
                                      if c != 'early_bird_step'])]
   else:
     rows, ests = iterative_rows(exp, p), []
-    files['csv'] = out / 'iterative.csv'
+    files['csv'] = out.file('iterative.csv')
     files_lib.write_csv(files['csv'], rows)
     parts += [to_markdown(rows, ITERATIVE_COLUMNS),
               to_markdown(rows, ['level', 't'] + VERDICT_COLUMNS)]

@@ -20,6 +20,7 @@ import ml_collections
 import numpy as np
 
 from lth_jax import files
+from lth_jax.analysis import mask_paths
 from lth_jax.analysis import structure as structure_lib
 from lth_jax.runs import layout
 from lth_jax.studies.structure import levels as structure_levels
@@ -75,7 +76,7 @@ def level_row(exp: Any, replicate: int, level: int, tasks: Sequence[Any],
   masks, trained = structure_levels.load_level(d, like)
   params = trained['params']
   s = structure_lib.analyse(masks, tasks, params, coverage)
-  summary = storage.read_json(d / layout.SUMMARY)
+  summary = storage.read_json(layout.JobDir(d).summary)
   row = {'replicate': replicate, 'level': level,
          'remaining': int(s.kept_weights.sum()),
          'active': int(s.active_weights.sum()),
@@ -130,8 +131,8 @@ def analyse_run(exp: Any, coverage: str | None = None,
   coverage = coverage or coverage_rule(cfg.data.name)
   tasks = two_task.tasks(cfg.data.name)
   names = [t[0] for t in tasks]
-  out_dir = exp.run_dir / 'structure'
-  out_dir.mkdir(parents=True, exist_ok=True)
+  out = layout.RunLayout(exp.run_dir).structure
+  out.path.mkdir(parents=True, exist_ok=True)
   rows, outcomes = [], []
   for r in range(cfg.replicates):
     init = exp.init_variables(r)
@@ -150,22 +151,22 @@ def analyse_run(exp: Any, coverage: str | None = None,
       masks, params, s = kept[show]
       title = f'replicate {r}, level {show} ({s.state})'
       structure_plots.draw_subnetworks(
-          masks, s, tasks, out_dir / f'subnetworks_r{r}.png', title)
+          masks, s, tasks, out.file(f'subnetworks_r{r}.png'), title)
       side = exp.dataset.train_images.shape[1:3]
       if len(side) == 2 and side[1] == 2 * side[0]:
         structure_plots.plot_relevance(
-            structure_lib.input_relevance(params, masks, tasks), names,
-            side, out_dir / f'relevance_r{r}.png', title)
-  files.write_csv(out_dir / 'levels.csv', [
+            mask_paths.input_relevance(params, masks, tasks), names,
+            side, out.file(f'relevance_r{r}.png'), title)
+  files.write_csv(out.file('levels.csv'), [
       {k: v for k, v in row.items()
        if k not in ('coverage', 'single_task_share')} for row in rows])
-  storage.write_json(out_dir / 'levels.json', rows)
-  storage.write_json(out_dir / 'replicates.json', outcomes)
+  storage.write_json(out.file('levels.json'), rows)
+  storage.write_json(out.file('replicates.json'), outcomes)
   if figures:
     structure_plots.plot_active_vs_remaining(
-        rows, out_dir / 'active_vs_remaining.png',
+        rows, out.file('active_vs_remaining.png'),
         f'{cfg.data.name}, {cfg.model_kwargs.to_dict().get("hidden")}')
-  return {'rows': rows, 'replicates': outcomes, 'dir': str(out_dir)}
+  return {'rows': rows, 'replicates': outcomes, 'dir': str(out.path)}
 
 
 def study(config: ml_collections.ConfigDict, workdir: str,
