@@ -82,6 +82,8 @@ def text_config(dataset: str, arg: str | None
     raise ValueError(f'prune_embedding must be 0 or 1, got '
                      f'{prune_embedding!r}.')
   remove = options.pop('remove', None)
+  categories = options.pop('categories', 'r10' if preset == 'cpu'
+                           and dataset == 'reuters_modapte' else None)
   c = config_lib.default_config()
   c.model = 'text_cnn_ensemble'
   c.data.name = dataset
@@ -90,6 +92,13 @@ def text_config(dataset: str, arg: str | None
   elif remove is not None:
     raise ValueError(f'remove= applies to 20 Newsgroups only, not to '
                      f'{dataset}.')
+  if categories is not None:
+    if dataset != 'reuters_modapte':
+      raise ValueError(f'categories= applies to Reuters only, not to '
+                       f'{dataset}.')
+    c.data.text.categories = categories
+    # R(10) keeps the documents with one of its topics (the usual R(10)).
+    c.data.text.keep_empty = categories != 'r10'
   c.data.validation_size = 1000
   c.data.text.vocab_size = 60000
   c.data.text.min_count = 1
@@ -112,19 +121,20 @@ def text_config(dataset: str, arg: str | None
   if preset == 'cpu':
     c.data.text.vocab_size = 5000
     c.data.text.min_count = 2
-    c.data.text.max_length = 100
+    c.data.text.max_length = 64
     c.model_kwargs.vocab_size = 5000
     c.model_kwargs.embed_dim = 16
     c.training.learning_rate = 1e-2
-    c.training.steps = '3ep'
-    c.training.eval_every = '80it'
+    c.training.steps = '2ep'
+    c.training.eval_every = '86it'     # half an epoch
     c.pruning.rate = 0.6
     c.pruning.layer_rates = 'conv_=0.45'
-    c.pruning.levels = 3
-    if dataset == 'reuters_modapte':  # converges later (90 topics)
+    c.pruning.levels = 2
+    c.sweep.strategy = 'vmap'          # the replicates in one program
+    if dataset == 'reuters_modapte':
       c.training.learning_rate = 3e-2
-      c.training.steps = '10ep'
-      c.training.eval_every = '72it'
+      c.training.steps = '3ep'
+      c.training.eval_every = '52it'   # half an epoch of R(10)
   elif preset == 'test':
     c.data.text.vocab_size = 500
     c.data.text.max_length = 40

@@ -32,6 +32,8 @@ _INPUTS = flags.DEFINE_list('inputs', list(baseline.INPUTS),
 _CLASSIFIERS = flags.DEFINE_list('classifiers', ['linear_svc'],
                                  'Baseline classifiers: linear_svc, '
                                  'logistic_regression.')
+_BASELINE_ONLY = flags.DEFINE_bool(
+    'baseline_only', False, 'Only the linear baselines (no run needed).')
 
 
 def main(argv):
@@ -39,7 +41,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   config = _CONFIG.value
   out = runner.run(config, _WORKDIR.value, _METRICS.value, _INPUTS.value,
-                   _CLASSIFIERS.value)
+                   _CLASSIFIERS.value, verdicts=not _BASELINE_ONLY.value)
   print(out['markdown'])
   print(f"\ntables: {out['dir']}/tables.md")
   print(provenance.note(out['dir'], config))

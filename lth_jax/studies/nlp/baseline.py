@@ -37,7 +37,7 @@ from lth_jax.data import text
 INPUTS = ('model_input', 'full_text')
 CLASSIFIERS = ('linear_svc', 'logistic_regression')
 #: The grid of inverse regularisation strengths tried on validation.
-C_GRID = (0.1, 1.0, 10.0)
+C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
 @dataclasses.dataclass(frozen=True)

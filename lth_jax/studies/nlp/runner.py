@@ -40,7 +40,8 @@ def out_dir(config: ml_collections.ConfigDict, workdir: Any,
 def run(config: ml_collections.ConfigDict, workdir: Any,
         metrics: Sequence[str] = (),
         inputs: Sequence[str] = baseline.INPUTS,
-        classifiers: Sequence[str] = ('linear_svc',)) -> dict[str, Any]:
+        classifiers: Sequence[str] = ('linear_svc',),
+        verdicts: bool = True) -> dict[str, Any]:
   """Writes and returns the tables of ``config``'s finished run.
 
   Args:
@@ -49,6 +50,7 @@ def run(config: ml_collections.ConfigDict, workdir: Any,
     metrics: test metrics of the verdict tables (default
       ``default_metrics``).
     inputs, classifiers: of the linear baselines (``baseline.run``).
+    verdicts: False: the baselines only (no run needed).
 
   Returns:
     ``{'markdown', 'dir', 'baseline'}``.
@@ -56,7 +58,7 @@ def run(config: ml_collections.ConfigDict, workdir: Any,
   Raises:
     MissingInputError: the trunk has no finished dense level.
   """
-  metrics = tuple(metrics) or default_metrics(config)
+  metrics = (tuple(metrics) or default_metrics(config)) if verdicts else ()
   run_dir = config_lib.run_dir(config, workdir)
   parts = []
   for metric in metrics:
