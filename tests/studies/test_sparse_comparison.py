@@ -3,6 +3,7 @@ import ml_collections
 import pytest
 
 from configs import sparse_comparison_lenet300_mnist as sc_config
+from lth_jax.lottery import config as config_lib
 from lth_jax.studies.sparse_comparison import flops
 from lth_jax.studies.sparse_comparison import report
 from lth_jax.studies.sparse_comparison import runner
@@ -16,6 +17,7 @@ def _config():
   with config.unlocked():
     config.trunk.training.batch_size = 16
     config.trunk.pruning.levels = 1
+    config.trunk.pruning.rate = 0.5
     config.trunk.training.steps = '20it'
     config.trunk.training.eval_every = '10it'
     config.study.finetune_steps = '10it'
@@ -44,6 +46,17 @@ def test_every_method_runs_with_exact_density_and_honest_costs(tmp_path):
       1 + 32 / (3 * 16 * 20) + 10 * 0.5 / 20, rel=1e-4)
   assert set(by['wanda:uniform', 0.5]['reconstruction_error']) == {
       'hidden_0/kernel', 'hidden_1/kernel', 'output/kernel'}
+  # Every job went through lottery.jobs: a finished job folder each.
+  out_dir = runner.study_dir(config_lib.run_dir(config.trunk,
+                                                str(tmp_path)), config.study)
+  summaries = sorted(out_dir.glob('replicate_0/branch_*/level_0/summary.json'))
+  assert [p.parent.parent.name for p in summaries] == [
+      'branch_rigl_erk_0.5', 'branch_wanda_uniform_0.5']
+  assert all((p.parent / 'trained').is_dir() for p in summaries)
+  # A rerun trains nothing: finished jobs are read, never rewritten.
+  stamps = [p.stat().st_mtime_ns for p in summaries]
+  assert runner.run(config, str(tmp_path), tiny_dataset()) == records
+  assert [p.stat().st_mtime_ns for p in summaries] == stamps
   out = report.write_report(config, str(tmp_path))
   assert '| 50 % | rigl:erk |' in out['markdown']
   assert all(p.endswith(('.md', '.csv', '.png')) for p in

@@ -3,21 +3,20 @@
 Per (method, density): the test accuracy at early stop (mean, standard
 deviation and count over replicates), training cost in dense-equivalent
 runs (FLOPs over one dense training run of ``T`` steps) and wall time per
-job. Verdicts compare each method with IMP at the same density by a
-Welch 95 % t-interval of the difference of means: ``better``/``worse``
-when the interval excludes 0, else ``tie``.
+job. Verdicts compare each method with IMP at the same density
+(``analysis.verdicts``: a Welch 95 % t-interval of the difference of
+means; ``better``/``worse`` when it excludes 0, else
+``indistinguishable``; fewer than 3 replicates: no verdict).
 """
-import math
 import pathlib
 from typing import Any
 
 import matplotlib
 import ml_collections
 import numpy as np
-from scipy import stats as scipy_stats
-
 from lth_jax import errors
 from lth_jax import files
+from lth_jax.analysis import verdicts
 from lth_jax.lottery import config as config_lib
 from lth_jax.studies.sparse_comparison import runner
 
@@ -60,37 +59,28 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
   return out
 
 
-def welch_interval(a: list[float], b: list[float], level: float = 0.95
-                   ) -> tuple[float, float]:
-  """The ``level`` t-interval of ``mean(a) - mean(b)`` (Welch).
-
-  >>> lo, hi = welch_interval([1., 2., 3.], [1., 2., 3.])
-  >>> bool(lo < 0 < hi)
-  True
-  """
-  a, b = np.asarray(a, float), np.asarray(b, float)
-  va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-  diff = a.mean() - b.mean()
-  se = math.sqrt(va + vb)
-  if se == 0:
-    return diff, diff
-  dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-  half = scipy_stats.t.ppf(0.5 + level / 2, dof) * se
-  return diff - half, diff + half
-
-
 def verdict(row: dict[str, Any], imp: dict[str, Any] | None) -> str:
-  """``better``/``worse``/``tie`` against IMP at the same density."""
-  if imp is None or row['method'] == 'imp' or min(row['n'], imp['n']) < 2:
+  """Against IMP at the same density: ``analysis.verdicts.compare``
+  (Welch 95 % interval of the difference of means, unpaired).
+
+  >>> verdict({'method': 'a', 'accs': [98.1, 98.2, 98.3]},
+  ...         {'method': 'imp', 'accs': [97.0, 97.1, 97.2]})
+  'better [+0.87, +1.33]'
+  """
+  if imp is None or row['method'] == 'imp':
     return ''
-  lo, hi = welch_interval(row['accs'], imp['accs'])
-  word = 'better' if lo > 0 else 'worse' if hi < 0 else 'tie'
-  return f'{word} [{lo:+.2f}, {hi:+.2f}]'
+  c = verdicts.compare(row['accs'], imp['accs'])
+  if c.verdict == verdicts.INSUFFICIENT:
+    return c.verdict
+  return f'{c.verdict} [{c.low:+.2f}, {c.high:+.2f}]'
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
-  """The table: one line per method and density."""
+  """The table: one line per method and density (IMP's levels only at
+  the densities another method ran at, and dense)."""
   imp = {r['density']: r for r in rows if r['method'] == 'imp'}
+  compared = {r['density'] for r in rows if r['method'] != 'imp'} | {1.0}
+  rows = [r for r in rows if r['method'] != 'imp' or r['density'] in compared]
   lines = ['| density | method | test acc. % (mean ± sd, n) | '
            'vs IMP (95 % CI of diff.) | training cost (dense runs) | '
            'wall s/job |', '|---|---|---|---|---|---|']
@@ -183,7 +173,8 @@ def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
 def write_report(config: ml_collections.ConfigDict, workdir: str
                  ) -> dict[str, Any]:
   """Writes ``table.md``, ``table.csv`` and both figures; returns them."""
-  out_dir = config_lib.run_dir(config.trunk, workdir) / runner.STUDY_DIR
+  out_dir = runner.study_dir(config_lib.run_dir(config.trunk, workdir),
+                             config.study)
   records = runner.read_records(out_dir)
   if not records:
     raise errors.MissingInputError(

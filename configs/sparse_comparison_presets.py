@@ -1,0 +1,83 @@
+"""The sparse comparison's configs: a model's lottery trunk plus the study.
+
+Every ``configs/sparse_comparison_<model>_<data>.py`` builds its trunk (the
+model, data and optimizer of that model's lottery config) and passes its
+presets here, which sets what every comparison shares:
+
+* IMP (the trunk) prunes every layer at ``IMP_RATE`` = 1 - 10^-0.1 =
+  20.6 % per level (Frankle & Carbin prune 20 %), rewinding to init:
+  ten levels per decade of density, so levels 3, 7, 10, 13 and 17 keep
+  50.1, 20.0, 10.0, 5.0 and 2.0 % of the weights, the study's
+  ``DENSITIES``. Each other method runs at exactly those densities and is
+  compared with the IMP level of (to two significant digits) the same
+  density; IMP pays for every level up to it (17 of them at 2 %);
+* no mid-run checkpoints nor TensorBoard events (jobs are short).
+
+Options: ``preset=full|cpu|test``, ``replicates=N``, ``seed=S``,
+``levels=L``, ``methods=rigl:erk;wanda`` (``;``-separated),
+``densities=0.5;0.1``.
+"""
+from typing import Callable, NamedTuple
+
+import ml_collections
+
+from configs import options as options_lib
+from lth_jax.studies.sparse_comparison import schema
+
+#: IMP's per-level rate: 10 levels per decade of density.
+IMP_RATE = 1 - 10 ** -0.1
+#: The densities the issue asks for (IMP levels 3, 7, 10, 13, 17).
+DENSITIES = '0.5,0.2,0.1,0.05,0.02'
+#: Every method, and ERK where it applies (``schema.default_study``).
+ALL_METHODS = schema.default_study().methods
+
+
+class Preset(NamedTuple):
+  """One preset: durations (``'1000it'``, ``'3ep'``), IMP levels,
+  replicates and the methods (``;`` or ``,``-separated)."""
+  steps: str
+  eval_every: str
+  finetune: str
+  levels: int
+  replicates: int
+  methods: str = ALL_METHODS
+  densities: str = DENSITIES
+
+
+def comparison_config(trunk: Callable[[str], ml_collections.ConfigDict],
+                      presets: dict[str, Preset], arg: str | None
+                      ) -> ml_collections.ConfigDict:
+  """``{'trunk': ..., 'study': ...}`` for ``arg``'s preset and options.
+
+  Args:
+    trunk: ``preset -> lottery config`` of the model (its own preset's
+      model, data and optimizer).
+    presets: ``preset -> Preset``.
+    arg: the options string (``preset=cpu,replicates=3``).
+  """
+  options = options_lib.parse_options(arg)
+  preset = options.pop('preset', 'cpu')
+  if preset not in presets:
+    raise options_lib.unknown_preset(preset, presets)
+  p = presets[preset]
+  study = schema.default_study()
+  study.finetune_steps = p.finetune
+  study.methods = p.methods.replace(';', ',')
+  study.densities = p.densities
+  for key in ('methods', 'densities'):
+    if key in options:
+      study[key] = options.pop(key).replace(';', ',')
+  config = trunk(preset)
+  with config.unlocked():
+    config.training.steps = p.steps
+    config.training.eval_every = p.eval_every
+    config.pruning.rate = IMP_RATE
+    config.pruning.layer_rates = ''
+    config.pruning.levels = p.levels
+    config.replicates = p.replicates
+    config.checkpoint_every = '0it'
+    config.tensorboard = False
+    options_lib.apply_common_options(config, options)
+  out = ml_collections.ConfigDict({'trunk': config, 'study': study})
+  out.lock()
+  return out
