@@ -36,7 +36,8 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
   >>> rows = aggregate([{'method': 'a', 'target_density': .5, 'density': .5,
   ...                    'early_stop_test_acc': a, 'dense_runs': 1.,
-  ...                    'wall_s': 2.} for a in (.9, .8)])
+  ...                    'wall_s': 2., 'replicate': r}
+  ...                   for r, a in enumerate((.9, .8))])
   >>> rows[0]['acc_mean'], rows[0]['n']
   (85.0, 2)
   """
@@ -51,6 +52,7 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
   out = []
   for (method, density), rs in sorted(groups.items(),
                                       key=lambda kv: (-kv[0][1], kv[0][0])):
+    rs = sorted(rs, key=lambda r: r['replicate'])
     acc = np.array([100 * r['early_stop_test_acc'] for r in rs])
     wall = (walls.get(method) if method != 'imp' else
             [r['wall_s'] for r in rs if r.get('wall_s') is not None])
@@ -60,22 +62,30 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         'acc_mean': float(acc.mean()),
         'acc_std': float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
         'accs': acc.tolist(), 'n': len(acc),
+        'replicates': [r['replicate'] for r in rs],
         'dense_runs': float(np.mean([r['dense_runs'] for r in rs])),
         'wall_s': float(np.mean(wall)) if wall else None})
   return out
 
 
 def verdict(row: dict[str, Any], imp: dict[str, Any] | None) -> str:
-  """Against IMP at the same density: ``analysis.verdicts.compare``
-  (Welch 95 % interval of the difference of means, unpaired).
+  """Against IMP: ``analysis.verdicts.compare``, the 95 % interval of the
+  difference of means, paired when both hold the same replicates (they
+  share the replicate's init and data order), else Welch's.
 
-  >>> verdict({'method': 'a', 'accs': [98.1, 98.2, 98.3]},
-  ...         {'method': 'imp', 'accs': [97.0, 97.1, 97.2]})
-  'better [+0.87, +1.33]'
+  >>> imp = {'method': 'imp', 'accs': [97.0, 97.1, 97.3],
+  ...        'replicates': [0, 1, 2]}
+  >>> row = {'method': 'a', 'accs': [98.1, 98.2, 98.3],
+  ...        'replicates': [0, 1, 2]}
+  >>> verdict(row, imp)
+  'better [+0.92, +1.21]'
+  >>> verdict(dict(row, replicates=[3, 4, 5]), imp)
+  'better [+0.75, +1.38]'
   """
   if imp is None or row['method'] == 'imp':
     return ''
-  c = verdicts.compare(row['accs'], imp['accs'])
+  c = verdicts.compare(row['accs'], imp['accs'],
+                       paired=row['replicates'] == imp['replicates'])
   if c.verdict == verdicts.INSUFFICIENT:
     return c.verdict
   return f'{c.verdict} [{c.low:+.2f}, {c.high:+.2f}]'
@@ -103,14 +113,15 @@ def nearest_imp(rows: list[dict[str, Any]], density: float
 def _line(r: dict[str, Any], versus: str) -> str:
   wall = '' if r['wall_s'] is None else f"{r['wall_s']:.1f}"
   return (f"| {100 * r['density_actual']:.3g} % | {r['method']} | "
-          f"{r['acc_mean']:.2f} ± {r['acc_std']:.2f} ({r['n']}) | "
+          f"{r['acc_mean']:.2f} ({min(r['accs']):.2f}-{max(r['accs']):.2f})"
+          f", {r['n']} | "
           f"{versus} | {r['dense_runs']:.3f} | {wall} |")
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
   """The table: dense IMP, then per density IMP's nearest level and every
   other method against it."""
-  lines = ['| density | method | test acc. % (mean ± sd, n) | '
+  lines = ['| density | method | test acc. %: mean (min-max), n | '
            'vs IMP (95 % CI of diff.) | training cost (dense runs) | '
            'wall s/job |', '|---|---|---|---|---|---|']
   dense = [r for r in rows if r['method'] == 'imp' and r['density'] == 1.0]
@@ -135,7 +146,8 @@ def oneshot_markdown(records: list[dict[str, Any]]) -> str:
                       []).append(r)
   if not rows:
     return ''
-  lines = ['| density | method | test acc. % before fine-tuning | '
+  lines = ['| density | method | test acc. % before fine-tuning: mean '
+           '(min-max) | '
            'reconstruction error / magnitude\'s |', '|---|---|---|---|']
   for (density, method), rs in sorted(rows.items(),
                                       key=lambda kv: (-kv[0][0], kv[0][1])):
@@ -147,8 +159,8 @@ def oneshot_markdown(records: list[dict[str, Any]]) -> str:
       ratio = f'{err / ref:.3f}'
     before = [100 * r['start_test_acc'] for r in rs
               if r.get('start_test_acc') is not None]
-    acc = (f'{np.mean(before):.2f} ± {np.std(before, ddof=1):.2f}'
-           if len(before) > 1 else '')
+    acc = (f'{np.mean(before):.2f} ({min(before):.2f}-{max(before):.2f})'
+           if before else '')
     lines.append(f'| {100 * density:.3g} % | {method} | {acc} | {ratio} |')
   return '\n'.join(lines) + '\n'
 
