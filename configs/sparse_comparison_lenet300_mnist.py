@@ -4,8 +4,8 @@ Every method at the same densities and seeds (``lth_jax.studies.
 sparse_comparison``; what all comparisons share, IMP's rate included:
 ``configs/sparse_comparison_presets.py``): IMP with rewinding (the trunk),
 one-shot magnitude, Wanda and SparseGPT + fine-tuning, SNIP/SynFlow at
-init, SET, RigL and the random-pruning control, with uniform and ERK layer
-densities, at 50, 20, 10, 5 and 2 % of the weights.
+init, SET, RigL and the random-pruning control, each with uniform and ERK
+layer densities where it applies, at 50, 20, 10, 5 and 2 % of the weights.
 
   export LTH_DATA_DIR=../shared/data
   python -m experiments.sparse_comparison --workdir=results/sparse_lenet \

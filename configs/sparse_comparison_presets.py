@@ -4,8 +4,11 @@ Every ``configs/sparse_comparison_<model>_<data>.py`` builds its trunk (the
 model, data and optimizer of that model's lottery config) and passes its
 presets here, which sets what every comparison shares:
 
-* IMP (the trunk) prunes every layer at ``IMP_RATE`` = 1 - 10^-0.1 =
-  20.6 % per level (Frankle & Carbin prune 20 %), rewinding to init:
+* IMP (the trunk) prunes ``IMP_RATE`` = 1 - 10^-0.1 = 20.6 % of the
+  remaining weights per level (Frankle & Carbin prune 20 %) with one
+  magnitude threshold over all layers (open_lth's ``sparse_global``: a
+  layer-wise rate leaves LeNet's output layer 20 weights at 2 %),
+  rewinding to init:
   ten levels per decade of density, so levels 3, 7, 10, 13 and 17 keep
   50.1, 20.0, 10.0, 5.0 and 2.0 % of the weights, the study's
   ``DENSITIES``. Each other method runs at exactly those densities and is
@@ -80,6 +83,7 @@ def comparison_config(trunk: Callable[[str], ml_collections.ConfigDict],
   with config.unlocked():
     config.training.steps = p.steps
     config.training.eval_every = p.eval_every
+    config.pruning.strategy = 'global'
     config.pruning.rate = p.imp_rate
     config.pruning.layer_rates = ''
     config.pruning.levels = p.levels

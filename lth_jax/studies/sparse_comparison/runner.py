@@ -267,7 +267,7 @@ def imp_records(exp: Experiment, c: Costs, wall: dict[str, float]
                if r == s['replicate'] and lv <= s['level'])
     out.append({
         'method': 'imp', 'name': 'imp', 'kind': 'imp',
-        'distribution': 'layerwise', 'level': s['level'],
+        'distribution': exp.config.pruning.strategy, 'level': s['level'],
         'target_density': s['weights_remaining'],
         'density': s['weights_remaining'], 'replicate': s['replicate'],
         'early_stop_step': s['early_stop_step'],

@@ -26,7 +26,7 @@ from lth_jax.pruning import distributions
 #: steps), ``oneshot`` (pruned after dense training, then fine-tuned),
 #: ``imp`` (the trunk's levels).
 METHODS = {
-    'imp': ('imp', 'layerwise'),
+    'imp': ('imp', 'trunk'),
     'random': ('init', 'uniform'),
     'snip': ('init', 'global'),
     'synflow': ('init', 'global'),
@@ -56,8 +56,9 @@ def default_study() -> ml_collections.ConfigDict:
   """The study's fields with the published defaults."""
   s = ml_collections.ConfigDict()
   s.methods = ('imp,random:uniform,random:erk,snip,synflow,set:erk,'
-               'rigl:erk,rigl:uniform,magnitude:uniform,magnitude:global,'
-               'wanda,sparsegpt')
+               'set:uniform,rigl:erk,rigl:uniform,magnitude:uniform,'
+               'magnitude:erk,magnitude:global,wanda:uniform,wanda:erk,'
+               'sparsegpt:uniform,sparsegpt:erk')
   # The issue's densities: IMP levels 3, 7, 10, 13, 17 at 1 - 10^-0.1.
   s.densities = '0.5,0.2,0.1,0.05,0.02'
   s.finetune_steps = '1000it'
@@ -102,7 +103,7 @@ def parse_methods(spec: str) -> list[Method]:
           f'{", ".join(sorted(METHODS))}.')
     kind, default = METHODS[name]
     dist = dist or default
-    allowed = {'imp': ('layerwise',), 'dst': distributions.DISTRIBUTIONS,
+    allowed = {'imp': ('trunk',), 'dst': distributions.DISTRIBUTIONS,
                'init': DISTRIBUTIONS, 'oneshot': DISTRIBUTIONS}[kind]
     if name == 'wanda':
       allowed = distributions.DISTRIBUTIONS  # compared per output unit
