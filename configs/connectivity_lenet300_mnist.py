@@ -3,8 +3,8 @@ r"""Instability of LeNet-300-100 on MNIST (Frankle et al. 2020, Figure 3).
 Reads the shared ``lth`` trunk (``configs/lenet300_mnist.py:preset=lth,
 replicates=3``: 5,000 iterations per level, 15 levels, rewinding to init)
 and measures, for rewind iterations k, the dense network (level 0) and the
-tickets of levels 7 (21.1 % of weights) and 15 (3.6 %), 2 inits x 2
-data-order pairs:
+tickets of levels 7 (21.1 % of weights) and 15 (3.6 %), 3 inits x 2
+data-order pairs (6 paths per point, the verdict's replicates):
 
   export LTH_DATA_DIR=../shared/data
   python -m experiments.connectivity \
@@ -12,8 +12,8 @@ data-order pairs:
       --trunk_workdir=results/lth_lenet --workdir=results/connectivity
 
 Presets: ``cpu`` (k = 0, 2000, 500, 100 in that order; the copies train
-to iteration 2,500, half the trunk's 5,000, to fit 96 copies into about an
-hour of 2 busy CPU cores; train error on the first 2,000 training
+to iteration 2,500, half the trunk's 5,000, to fit 144 copies on 2 CPU
+cores; train error on the first 2,000 training
 examples), ``paper`` (the copies train to the trunk's end; k = 0, 25,
 100, 500, 2000; levels 0, 3, 7, 11, 15; 3 inits x 3 pairs; 10,000
 training examples), ``test`` (the trunk's ``test`` preset,
@@ -37,7 +37,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = connectivity.sweep_config(
         lenet300_mnist.get_config('preset=lth,replicates=3'),
         rewind_steps=(0, 2000, 500, 100), levels=(0, 7, 15),
-        replicates=(0, 1), pairs=2, train_eval_examples=2000,
+        replicates=(0, 1, 2), pairs=2, train_eval_examples=2000,
         eval_every='1250it', checkpoint_every='1000it', steps='2500it')
   elif preset == 'paper':
     config = connectivity.sweep_config(

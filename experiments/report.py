@@ -44,6 +44,10 @@ def main(argv):
   print('\nWinning tickets (Frankle & Carbin: not below dense, in at most '
         "its iterations):\n")
   print(tables.winning_markdown(report['rows']))
+  controls = tables.controls_verdict_markdown(report['rows'])
+  if controls:
+    print('\nThe ticket against its controls (paired over replicates):\n')
+    print(controls)
   print(f"\ntable: {report['csv']}\nplots: {report['accuracy_png']}, "
         f"{report['early_stop_png']}")
   print(provenance.note(_OUT.value or runs[0], {'runs': [str(r) for r in runs],

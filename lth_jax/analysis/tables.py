@@ -191,3 +191,39 @@ def winning_markdown(rows: list[dict[str, Any]]) -> str:
                    f"{win.stop_diff:+.0f} | {str(win).split(':')[0]} |")
     out.append('\n'.join(lines))
   return '\n\n'.join(out)
+
+
+def controls_verdict_markdown(rows: list[dict[str, Any]]) -> str:
+  """Per trunk level: the ticket against each control branch of the same
+  run, ``verdicts.compare_rows`` paired over shared replicates (the
+  difference of mean test accuracy at early stop, its 95 % interval and
+  the verdict); a dash where the branch did not run the level.
+
+  >>> row = dict(run='', level=1, weights_remaining_pct=51.3,
+  ...            replicate_ids=[0, 1, 2])
+  >>> print(controls_verdict_markdown([
+  ...     dict(row, branch='trunk', early_stop_test_acc_values=[98., 98.1, 98.2]),
+  ...     dict(row, branch='random_reinit',
+  ...          early_stop_test_acc_values=[97., 97.2, 97.1])]))
+  | weights % | ticket - random_reinit [95 % CI] |
+  |---|---|
+  | 51.3 | +1.00 [+0.75, +1.25] (better) |
+  """
+  out = []
+  for run in sorted({r.get('run', '') for r in rows}):
+    mine = [r for r in rows if r.get('run', '') == run]
+    names = sorted({r['branch'] for r in mine} - {TRUNK})
+    by_key = {(r['branch'], r['level']): r for r in mine}
+    lines = ([f'{run}:'] if run else []) + [
+        '| weights % | ' + ' | '.join(f'ticket - {n} [95 % CI]' for n in names)
+        + ' |', '|---' * (len(names) + 1) + '|']
+    for level in sorted(lv for b, lv in by_key if b == TRUNK and lv):
+      ticket = by_key[(TRUNK, level)]
+      cells = [str(verdicts.compare_rows(ticket, by_key[(n, level)],
+                                         paired=True))
+               if (n, level) in by_key else '-' for n in names]
+      lines.append(f"| {ticket['weights_remaining_pct']:.1f} | "
+                   + ' | '.join(cells) + ' |')
+    if names:
+      out.append('\n'.join(lines))
+  return '\n\n'.join(out)
