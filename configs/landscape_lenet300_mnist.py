@@ -1,12 +1,15 @@
 r"""The error landscape of IMP on LeNet-300-100 / MNIST (Paul et al. 2023).
 
 Per-level prune rates 10, 20, 40, 60 and 80 % (3 replicates, vmapped), a
-random-reinit control at 20 %, and two positive controls that should break
+random-reinit control at 20 %, two positive controls that should break
 the connectivity between levels: 95 % per level, and 20 % per level at ten
-times the learning rate (Adam 1.2e-2);
-per level the top Hessian eigenvalues and trace, the error barrier to the
-next level, to the dense network and to the control, and the largest
-one-shot prune fraction (measured and predicted from curvature):
+times the learning rate (Adam 1.2e-2), and IMP whose per-level fraction is
+chosen from the previous level's landscape (rules ``predicted`` and
+``measured``, ``lth_jax/studies/landscape/schedule.py``);
+per level the top Hessian eigenvalues, trace and spectral density, the
+error barrier to the next level, to the dense network and to the control,
+and the largest one-shot prune fraction (measured and predicted from
+curvature):
 
   export LTH_DATA_DIR=../shared/data
   python -m experiments.landscape \
@@ -53,11 +56,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   s.control_rate = 0.2
   s.controls = ('random_reinit',)
   s.high_lr_factors = (10.0,)     # the positive control's learning rates
+  # IMP with each level's fraction chosen from the previous level's
+  # landscape (lth_jax/studies/landscape/schedule.py), against fixed rates.
+  s.rules = ('predicted', 'measured')
   s.hessian_examples = 10000
   s.hessian_batch_size = 1000
   s.top_k = 5
   s.lanczos_iterations = 20
   s.trace_probes = 10
+  s.density_probes = 4            # SLQ probes (spectral density per level)
+  s.density_variants = ('rate_20', 'rate_80', 'rule_measured')
   s.eval_examples = 10000         # training examples for path metrics
   s.num_alphas = 30
   s.barrier_threshold = 0.02      # error barrier: linearly connected below
@@ -71,6 +79,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     s.hessian_examples = 2000
     s.lanczos_iterations = 16
     s.trace_probes = 6
+    s.density_probes = 2
     s.eval_examples = 2000
     s.num_alphas = 11
   elif preset == 'test':
@@ -82,6 +91,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     s.top_k = 2
     s.lanczos_iterations = 4
     s.trace_probes = 2
+    s.density_probes = 1
+    s.density_variants = ('rate_80', 'rule_measured')
     s.num_alphas = 3
     s.bisection_steps = 3
   config.lock()

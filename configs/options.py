@@ -8,6 +8,8 @@ from typing import Any
 
 import ml_collections
 
+from lth_jax import config_lists
+
 #: Options every config accepts: option -> config field (an int).
 COMMON_OPTIONS = {'replicates': 'replicates', 'seed': 'seed',
                   'levels': 'pruning.levels'}
@@ -19,13 +21,10 @@ def parse_options(arg: str | None) -> dict[str, str]:
   >>> parse_options('preset=cpu, replicates=3')
   {'preset': 'cpu', 'replicates': '3'}
   """
-  options = {}
-  for item in filter(None, (s.strip() for s in (arg or '').split(','))):
-    key, sep, value = item.partition('=')
-    if not sep:
-      raise ValueError(f'config option {item!r} is not key=value.')
-    options[key.strip()] = value.strip()
-  return options
+  try:
+    return dict(config_lists.pairs(arg or None))
+  except ValueError as e:
+    raise ValueError(f'config option {e}') from e
 
 
 def apply_common_options(config: ml_collections.ConfigDict,

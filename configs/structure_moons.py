@@ -16,7 +16,9 @@ Presets: ``paper`` (early stopping, patience 30 epochs, at most 500
 epochs per level), ``cpu`` (100 epochs per level, validation every 2,
 early stopping after 10 evaluations without improvement), ``test`` (20
 iterations). Options: ``width=W``, ``target=T``, ``rate=p``,
-``levels=L``, ``replicates=N``, ``seed=S``.
+``levels=L``, ``replicates=N``, ``seed=S``, ``tasks=independent|xor``
+(``xor``: the dependent negative control ``moons_circles_xor``, whose
+second output is circles XOR moons).
 """
 import math
 
@@ -26,6 +28,8 @@ from configs import options as options_lib
 from lth_jax.lottery import config as config_lib
 
 INPUTS, OUTPUTS, BASE_TARGET, THESIS_RATE = 4, 2, 112, 0.32
+#: ``tasks=`` option -> data set.
+DATASETS = {'independent': 'moons_circles', 'xor': 'moons_circles_xor'}
 
 
 def weight_count(width: int, inputs: int = INPUTS,
@@ -84,11 +88,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   options = options_lib.parse_options(arg)
   preset = options.pop('preset', 'paper')
   width = int(options.pop('width', 57))
+  tasks = options.pop('tasks', 'independent')
+  if tasks not in DATASETS:
+    raise ValueError(f'unknown tasks={tasks}; known: {", ".join(DATASETS)}.')
   config = config_lib.default_config()
   config.model = 'mlp'
   config.model_kwargs = ml_collections.ConfigDict(
       {'hidden': (width, width), 'init': 'kaiming_normal'})
-  config.data.name = 'moons_circles'
+  config.data.name = DATASETS[tasks]
   config.data.synthetic_train_size = 1000
   config.data.synthetic_validation_size = 500
   config.data.synthetic_test_size = 1000
@@ -100,6 +107,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.pruning.rewind = 'init'
   config.checkpoint_every = '0it'
   config.tensorboard = False
+  # Nets this small: all seeds in one vmapped program (not in the hash).
+  config.sweep.strategy = 'vmap'
   apply_trajectory(config, weight_count(width), options, BASE_TARGET)
   if preset == 'paper':
     config.training.steps = '500ep'

@@ -17,7 +17,7 @@ import ml_collections
 from configs import conv4_cifar10
 from configs import conv6_cifar10
 from configs import options as options_lib
-from lth_jax.studies.supermasks import runner as supermasks
+from lth_jax.studies.supermasks import schema as supermask_schema
 
 TRUNKS = {'conv4': conv4_cifar10, 'conv6': conv6_cifar10}
 
@@ -31,7 +31,7 @@ def get_supermask_conv_config(model: str, arg: str | None
     raise ValueError(f'unknown config options {sorted(options)}; known: '
                      'preset.')
   config = ml_collections.ConfigDict()
-  s = config.supermask = supermasks.default_section()
+  s = config.supermask = supermask_schema.default_section()
   if preset == 'paper':
     config.trunk = TRUNKS[model].get_config('preset=paper,replicates=2')
     s.levels = '4,8,12,16'

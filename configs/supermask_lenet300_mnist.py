@@ -35,7 +35,7 @@ import ml_collections
 
 from configs import lenet300_mnist
 from configs import options as options_lib
-from lth_jax.studies.supermasks import runner as supermasks
+from lth_jax.studies.supermasks import schema as supermask_schema
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -46,7 +46,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ValueError(f'unknown config options {sorted(options)}; known: '
                      'preset.')
   config = ml_collections.ConfigDict()
-  config.supermask = supermasks.default_section()
+  config.supermask = supermask_schema.default_section()
   if preset == 'cpu':
     config.trunk = lenet300_mnist.get_config('preset=lth,replicates=3')
     # Sized for a shared 2-core machine: two treatments, 1,000 steps;

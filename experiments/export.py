@@ -21,6 +21,7 @@ from experiments import cli
 from lth_jax import errors
 from lth_jax import provenance
 from lth_jax.export import formats
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 
 _RUN_DIR = flags.DEFINE_string('run_dir', None, 'workdir/<run-hash>.',
@@ -45,7 +46,7 @@ INPUT_SHAPES = {'mnist': (28, 28, 1), 'fashion_mnist': (28, 28, 1),
 def main(argv):
   del argv
   run_dir = pathlib.Path(_RUN_DIR.value)
-  if not (run_dir / 'config.json').exists():
+  if not layout.RunLayout(run_dir).config.exists():
     raise errors.MissingInputError(
         f'--run_dir={run_dir} holds no config.json: pass '
         'workdir/<run-hash> of a lottery run.')
@@ -61,8 +62,9 @@ def main(argv):
           f'not finished in {run_dir}: pick a finished level.')
   config = storage.read_config(run_dir)
   for level in levels:
-    out = _OUT.value or str(run_dir / 'export' / (
-        f'level_{level}{formats.SUFFIX[_FORMAT.value]}'))
+    out = _OUT.value or str(layout.StudyDir(layout.RunLayout(
+        run_dir).export).file(
+            f'level_{level}{formats.SUFFIX[_FORMAT.value]}'))
     summary = formats.export(
         run_dir, level, _FORMAT.value, out, replicate=_REPLICATE.value,
         weights=_WEIGHTS.value, layout=_LAYOUT.value, step=_STEP.value,

@@ -20,6 +20,7 @@ from lth_jax import lottery
 from lth_jax import provenance
 from lth_jax.studies.init_pruning import report as report
 from lth_jax.analysis import plots
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 
 _RUNS = flags.DEFINE_list('runs', None, 'Run directories.', required=True)
@@ -58,8 +59,8 @@ def main(argv):
     images = data.get_dataset(lottery.default_config().data).train_images
     for name in ['trunk', *names]:
       for run in _RUNS.value:
-        path = storage.level_dir(run, 0, level, None if name == 'trunk'
-                                 else name) / 'masks'
+        path = layout.RunLayout(run).job(
+            0, level, None if name == 'trunk' else name).masks
         if storage.tree_exists(path):
           share = report.dead_input_share(
               storage.load_tree(path)['hidden_0']['kernel'], images)

@@ -6,10 +6,12 @@ r"""The error landscape of IMP: curvature, connectivity, how much to prune.
       --trunk_workdir=results/landscape_trunks --workdir=results/landscape
 
 Trains the trunks that are missing under ``--trunk_workdir`` (one per
-per-level prune rate, its controls, the positive control); a finished
-trunk is only read. Measures every level (``lth_jax/studies/landscape``)
-into ``<workdir>/<variant>_<run-hash>.json``, then writes ``cells.csv``,
-``variants.csv``, ``landscape.md`` and the figures to
+per-level prune rate, its controls, the positive control, and one per
+landscape rule, whose fractions ``lth_jax/studies/landscape/schedule.py``
+chooses level by level); a finished trunk is only read. Measures every
+level (``lth_jax/studies/landscape``) into
+``<workdir>/<variant>_<run-hash>.json``, then writes ``cells.csv``,
+``variants.csv``, ``rules.csv``, ``landscape.md`` and the figures to
 ``<workdir>/report/``.
 """
 from absl import flags
@@ -20,6 +22,7 @@ from experiments import cli
 from lth_jax import provenance
 from lth_jax.studies.landscape import report
 from lth_jax.studies.landscape import runner
+from lth_jax.studies.landscape import variants
 
 _CONFIG = config_flags.DEFINE_config_file('config', lock_config=True)
 _TRUNK = flags.DEFINE_string('trunk_workdir', None,
@@ -35,8 +38,9 @@ def main(argv):
   config = _CONFIG.value
   rows = runner.run(config, _TRUNK.value, _WORKDIR.value,
                     log=lambda line: print(line, flush=True))
-  out = report.write_report(rows, config.landscape.barrier_threshold,
-                            f'{_WORKDIR.value}/report')
+  out = report.write_report(
+      rows, config.landscape.barrier_threshold, f'{_WORKDIR.value}/report',
+      reference=variants.variant_name(config.landscape.control_rate))
   print(out['markdown'])
   print(f'report: {_WORKDIR.value}/report/')
   print(provenance.note(f'{_WORKDIR.value}/report', config))

@@ -21,8 +21,7 @@ from absl import logging
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
-from orbax.checkpoint._src.serialization import ocdbt_utils as ocp_ocdbt_utils
-from orbax.checkpoint._src.serialization import tensorstore_utils as ocp_ts_utils
+import tensorstore as ts
 
 from lth_jax import errors
 from lth_jax.pruning import tree_paths
@@ -124,29 +123,57 @@ def _reader() -> ocp.StandardCheckpointer:
       multiprocessing_options=_this_process_options())
 
 
-class _ThisProcessNumpyHandler(ocp.type_handlers.NumpyHandler):
+async def _write_arrays(values, infos, args) -> None:
+  """Writes each array to orbax's place for it, from this process."""
+  writes = []
+  for value, info, arg in zip(values, infos, args, strict=True):
+    await info.await_path_creation()
+    ocdbt = info.is_ocdbt_checkpoint
+    spec = ocp.type_handlers.get_json_tspec_write(
+        info, use_ocdbt=ocdbt, global_shape=value.shape,
+        local_shape=value.shape, dtype=value.dtype, arg=arg,
+        process_index=jax.process_index() if ocdbt else None)
+    writes.append(_write_array(value, spec, info.ts_context))
+  await asyncio.gather(*writes)
+
+
+async def _write_array(value: np.ndarray, spec: dict[str, Any],
+                       context: ts.Context) -> None:
+  store = await ts.open(ts.Spec(spec), create=True, open=True,
+                        context=context)
+  await store.write(value)
+
+
+class _ThisProcessNumpyHandler(ocp.type_handlers.TypeHandler):
   """orbax's NumPy handler, writing from whichever process saves.
 
-  orbax 0.12.8 writes host arrays from process 0 only (its ``NumpyHandler``
-  assumes every process holds the same replicated array), so a tree saved
+  orbax's ``NumpyHandler`` assumes every process holds the same replicated
+  array and writes from process 0 only, and its ``ArrayHandler`` refuses a
+  host-local ``jax.Array`` when there are several processes; so a tree saved
   by another process would have no data. Here each process saves its own
-  trees (``lth_jax.runs.processes``), so every process writes what it
-  saves; the layout on disk is orbax's own (``ocdbt.process_<i>/``).
+  trees (``lth_jax.runs.processes``) and writes what it saves, through
+  orbax's public ``TypeHandler`` interface and its tensorstore specs
+  (``type_handlers.get_json_tspec_write``); the layout on disk is orbax's
+  own (``ocdbt.process_<i>/``), read back by its ``NumpyHandler``.
   """
 
-  async def _background_serialize(self, values, infos, args=None):
-    writes = []
-    for value, info, arg in zip(values, infos, args, strict=True):
-      await info.await_path_creation()
-      spec = ocp_ts_utils.build_array_write_spec(
-          info=info, arg=arg, global_shape=value.shape,
-          local_shape=value.shape, dtype=value.dtype,
-          use_ocdbt=info.is_ocdbt_checkpoint,
-          process_index=ocp_ocdbt_utils.get_process_index_for_subdir(
-              use_ocdbt=info.is_ocdbt_checkpoint),
-          metadata_key=self._metadata_key)
-      writes.append(self._open_and_write(value, spec.json, info.ts_context))
-    await asyncio.gather(*writes)
+  def __init__(self):
+    self.reader = ocp.type_handlers.NumpyHandler()
+
+  def typestr(self) -> str:
+    return self.reader.typestr()
+
+  async def metadata(self, infos):
+    return await self.reader.metadata(infos)
+
+  async def serialize(self, values, infos, args=None):
+    args = args or [ocp.SaveArgs()] * len(values)
+    ocp.type_handlers.check_input_arguments(values, infos, args)
+    return [ocp.future.CommitFutureAwaitingContractedSignals(
+        _write_arrays(values, infos, args), name='lth_numpy_handler')]
+
+  async def deserialize(self, infos, args=None):
+    return await self.reader.deserialize(infos, args)
 
 
 def _saver() -> ocp.AbstractCheckpointer:

@@ -21,10 +21,9 @@ def level_rows(run_dir: str | pathlib.Path, summary: dict[str, Any]
                ) -> list[dict[str, Any]]:
   """The evaluations (``metrics.jsonl``) of the level ``summary`` names."""
   branch = summary.get('branch', TRUNK)
-  out_dir = storage.level_dir(run_dir, summary['replicate'],
-                              summary['level'],
-                              None if branch == TRUNK else branch)
-  return storage.read_jsonl(out_dir / layout.METRICS)
+  job = layout.RunLayout(run_dir).job(summary['replicate'], summary['level'],
+                                     None if branch == TRUNK else branch)
+  return storage.read_jsonl(job.metrics)
 
 
 def with_metric(run_dir: str | pathlib.Path,

@@ -11,6 +11,7 @@ from lth_jax import errors
 from lth_jax.analysis import metric_select
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 
 PathLike = str | pathlib.Path
@@ -44,11 +45,12 @@ def write_report(run_dirs: Sequence[PathLike], out_dir: PathLike,
     raise errors.InputError(
         f'no finished levels under {[str(r) for r in runs]}; '
         'run the experiment first.')
-  out = pathlib.Path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
+  out = layout.StudyDir(out_dir)
+  out.path.mkdir(parents=True, exist_ok=True)
   rows = tables.aggregate(summaries)
-  paths = {'csv': out / 'results.csv', 'accuracy_png': out / 'accuracy.png',
-           'early_stop_png': out / 'early_stop.png'}
+  paths = {'csv': out.file('results.csv'),
+           'accuracy_png': out.file('accuracy.png'),
+           'early_stop_png': out.file('early_stop.png')}
   tables.write_csv(rows, paths['csv'])
   label = ('accuracy' if metric == 'acc'
            else metric.replace('_', '-').replace('f1', 'F1'))

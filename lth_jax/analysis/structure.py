@@ -4,8 +4,8 @@ which subnetworks the active graph falls into, and which task each serves.
 Follows *Winning the Lottery Twice* (the thesis's ``nxutils`` reading of a
 mask, see RESEARCH.md), as array code over the masks: boolean reachability
 is one reduction per layer (a boolean matrix-vector product), components
-come from
-``scipy.sparse.csgraph`` (scipy ships with jax); nothing loops over edges.
+come from ``scipy.sparse.csgraph`` (both in ``mask_paths``, beside the
+per-task input relevance); nothing loops over edges.
 
 * A neuron is **pruned** when no kept weight touches it (an isolated node),
   **inactive** when it has no path to any output, **zombie** when it reaches
@@ -40,14 +40,11 @@ come from
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from lth_jax import errors
-from lth_jax.analysis import mlp_layout
+from lth_jax.analysis import mask_paths
 # The mask and task readers, re-exported: structure.analyse's vocabulary.
 from lth_jax.analysis.mlp_layout import StructureError
-from lth_jax.analysis.mlp_layout import TaskIO
 from lth_jax.analysis.mlp_layout import mlp_biases
 from lth_jax.analysis.mlp_layout import mlp_kernels
 from lth_jax.analysis.mlp_layout import task_layout
@@ -57,6 +54,9 @@ PRUNED, INACTIVE, ZOMBIE, ACTIVE = 0, 1, 2, 3
 CLASS_NAMES = ('pruned', 'inactive', 'zombie', 'active')
 STATES = ('interconnected', 'separated', 'degraded')
 COVERAGE_RULES = ('inputs_outputs', 'outputs')
+# Reachability (``mask_paths``), re-exported for the export's slimming.
+reach_forward = mask_paths.reach_forward
+reach_backward = mask_paths.reach_backward
 
 
 
@@ -101,59 +101,6 @@ class Structure(NamedTuple):
   single_task_share: np.ndarray
   single_task_share_inputs: np.ndarray
   single_task_share_outputs: np.ndarray
-
-
-def reach_forward(kernels: Sequence[np.ndarray], start: np.ndarray
-                  ) -> list[np.ndarray]:
-  """Per layer, bool ``[n_l, K]``: reached from column k of ``start``.
-
-  One boolean reduction per layer and column (rows of reached neurons,
-  any along them): no float products, no loop over edges.
-
-  >>> k = np.array([[True, False], [False, False]])
-  >>> [r[:, 0].tolist() for r in reach_forward([k], np.ones((2, 1), bool))]
-  [[True, True], [True, False]]
-  """
-  reach = [np.asarray(start, bool)]
-  for k in kernels:
-    reach.append(np.stack([k[r].any(0) for r in reach[-1].T], 1))
-  return reach
-
-
-def reach_backward(kernels: Sequence[np.ndarray], end: np.ndarray
-                   ) -> list[np.ndarray]:
-  """Per layer, bool ``[n_l, K]``: reaches column k of ``end`` (the last
-  layer's ``[n_L, K]``)."""
-  reach = [np.asarray(end, bool)]
-  for k in reversed(kernels):
-    reach.append(np.stack([k[:, r].any(1) for r in reach[-1].T], 1))
-  return reach[::-1]
-
-
-def _components(active_kernels: Sequence[np.ndarray], sizes: Sequence[int],
-                active: Sequence[np.ndarray]
-                ) -> tuple[int, list[np.ndarray]]:
-  """Connected components of the undirected active graph, labelled 0..C-1
-  in order of their first neuron (-1: not active)."""
-  offsets = np.concatenate([[0], np.cumsum(sizes)])
-  rows, cols = [], []
-  for l, a in enumerate(active_kernels):
-    r, c = np.nonzero(a)
-    rows.append(r + offsets[l])
-    cols.append(c + offsets[l + 1])
-  rows, cols = np.concatenate(rows), np.concatenate(cols)
-  n = int(offsets[-1])
-  graph = sparse.coo_matrix((np.ones(len(rows), np.int8), (rows, cols)),
-                            shape=(n, n))
-  _, labels = csgraph.connected_components(graph, directed=False)
-  is_active = np.concatenate(active)
-  names, first = np.unique(labels[is_active], return_index=True)
-  order = names[np.argsort(first)]
-  relabel = np.full(labels.max() + 1, -1)
-  relabel[order] = np.arange(len(order))
-  flat = np.where(is_active, relabel[labels], -1)
-  return len(order), [flat[offsets[l]:offsets[l + 1]]
-                      for l in range(len(sizes))]
 
 
 def _share(single: np.ndarray, active: np.ndarray) -> float:
@@ -223,9 +170,9 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
     task_out[t.outputs, k] = True
 
   # Reachability from any input / to any output, and the edge counts.
-  fwd = [f[:, 0] for f in reach_forward(kernels, np.ones((sizes[0], 1),
+  fwd = [f[:, 0] for f in mask_paths.reach_forward(kernels, np.ones((sizes[0], 1),
                                                           bool))]
-  bwd = [b[:, 0] for b in reach_backward(kernels, np.ones((sizes[-1], 1),
+  bwd = [b[:, 0] for b in mask_paths.reach_backward(kernels, np.ones((sizes[-1], 1),
                                                           bool))]
   out_deg = [np.count_nonzero(k, 1) for k in kernels] + [
       np.zeros(sizes[-1], int)]
@@ -269,7 +216,7 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
   active = [c == ACTIVE for c in classes]
   active_kernels = [k & active[l][:, None] & active[l + 1][None, :]
                     for l, k in enumerate(kernels)]
-  num_comp, comp = _components(active_kernels, sizes, active)
+  num_comp, comp = mask_paths.components(active_kernels, sizes, active)
   comp_neurons = np.stack([np.bincount(c[c >= 0], minlength=num_comp)
                            for c in comp], 1) if num_comp else np.zeros(
                                (0, len(sizes)), int)
@@ -290,8 +237,8 @@ def analyse(masks: Any, tasks: Sequence[Any], biases: Any = None,
   state = network_state(cov_in, cov_out, coverage)
 
   # Which tasks each active neuron serves (input and output views).
-  from_tasks = reach_forward(active_kernels, task_in & active[0][:, None])
-  to_tasks = reach_backward(active_kernels, task_out & active[-1][:, None])
+  from_tasks = mask_paths.reach_forward(active_kernels, task_in & active[0][:, None])
+  to_tasks = mask_paths.reach_backward(active_kernels, task_out & active[-1][:, None])
   share_in, share_out, share = [], [], []
   for l in range(len(sizes)):
     f, t = from_tasks[l], to_tasks[l]
@@ -385,32 +332,3 @@ def summary(structure: Structure) -> dict[str, Any]:
       'single_task_share_inputs': nan_none(s.single_task_share_inputs),
       'single_task_share_outputs': nan_none(s.single_task_share_outputs),
   }
-
-
-def input_relevance(params: Any, masks: Any, tasks: Sequence[Any]
-                    ) -> np.ndarray:
-  """``[K, n_in]``: per task, each input's summed path weight to its outputs.
-
-  The path weight of input ``i`` and output ``o`` is the sum over all
-  paths of the product of ``|w|`` along it (masked kernels), so only
-  active paths count (inactive and zombie neurons lie on none).
-
-  >>> k = [np.array([[1., 0.], [0., 2.]]), np.array([[3., 0.], [0., 1.]])]
-  >>> input_relevance(k, [np.ones((2, 2), bool)] * 2,
-  ...                 [('a', [0], [0]), ('b', [1], [1])]).tolist()
-  [[3.0, 0.0], [0.0, 2.0]]
-  """
-  kernels = mlp_kernels(masks)
-  if isinstance(params, (list, tuple)):
-    weights = [np.asarray(w) for w in params]
-  else:
-    weights = mlp_layout.kernel_values(params)
-  if [w.shape for w in weights] != [k.shape for k in kernels]:
-    raise StructureError('params and masks have different kernel shapes: '
-                         f'{[w.shape for w in weights]} vs '
-                         f'{[k.shape for k in kernels]}.')
-  layout = task_layout(tasks, kernels[0].shape[0], kernels[-1].shape[1])
-  paths = np.abs(weights[-1] * kernels[-1]).astype(np.float64)
-  for w, k in zip(weights[-2::-1], kernels[-2::-1]):
-    paths = np.abs(w * k) @ paths
-  return np.stack([paths[:, t.outputs].sum(1) for t in layout])

@@ -21,6 +21,11 @@ Each example holds two independent tasks (*Winning the Lottery Twice*):
   thesis's 4-w-w-2 network. Sizes ``data.synthetic_train_size`` (1,000 in
   the structure configs), ``synthetic_validation_size`` (extra draws),
   ``synthetic_test_size`` (1,000), seed ``synthetic_seed``.
+* ``moons_circles_xor``: the same inputs with *dependent* tasks, the
+  negative control of the structure study: output 0 is the circles label,
+  output 1 the circles label XOR the moons label, which needs both halves
+  of the input (from the moons half alone it is a coin flip). A ticket that
+  solves both tasks cannot come apart into one subnetwork per half.
 
 ``tasks(name)`` gives each data set's task layout for
 ``lth_jax.analysis.structure``: ``(name, input indices, output indices)``.
@@ -244,6 +249,35 @@ def load_moons_circles(data_config: Any) -> dataset.Dataset:
                          multi_label=True)
 
 
+MOONS_CIRCLES_XOR_TASKS: TaskLayout = (
+    ('circles', np.arange(0, 2), np.array([0])),
+    ('xor', np.arange(2, 4), np.array([1])))
+
+
+def xor_second_label(labels: np.ndarray) -> np.ndarray:
+  """``[N, 2]`` 0/1 labels (a, b) -> (a, a XOR b), same dtype.
+
+  >>> xor_second_label(np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]))
+  array([[0., 0.],
+         [0., 1.],
+         [1., 1.],
+         [1., 0.]])
+  """
+  out = labels.copy()
+  out[:, 1] = np.logical_xor(labels[:, 0] > 0.5, labels[:, 1] > 0.5)
+  return out
+
+
+@registry.register_dataset('moons_circles_xor')
+def load_moons_circles_xor(data_config: Any) -> dataset.Dataset:
+  """Moons + circles with dependent tasks (see the module doc)."""
+  ds = load_moons_circles(data_config)
+  return ds._replace(name='moons_circles_xor',
+                     train_labels=xor_second_label(ds.train_labels),
+                     val_labels=xor_second_label(ds.val_labels),
+                     test_labels=xor_second_label(ds.test_labels))
+
+
 def tasks(name: str) -> TaskLayout:
   """The task layout of a registered two-task data set.
 
@@ -252,4 +286,6 @@ def tasks(name: str) -> TaskLayout:
   """
   if name == 'moons_circles':
     return MOONS_CIRCLES_TASKS
+  if name == 'moons_circles_xor':
+    return MOONS_CIRCLES_XOR_TASKS
   return mnist_fashion_tasks(mnist_fashion_options(name))

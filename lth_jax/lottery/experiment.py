@@ -117,7 +117,7 @@ class Experiment:
 
   def write_config(self) -> None:
     """Writes the resolved config beside the results."""
-    storage.write_text_atomic(self.run_dir / layout.CONFIG, json.dumps(
+    storage.write_text_atomic(layout.RunLayout(self.run_dir).config, json.dumps(
         config_lib.flatten(self.config), indent=1, sort_keys=True,
         default=str) + '\n')
 
@@ -149,37 +149,42 @@ class Experiment:
   def train(self, states: list[state_lib.TrainState],
             out_dirs: list[pathlib.Path], label: str,
             hooks: tuple[engine.AtSteps, ...] = (), progress: Any = None,
-            names: list[str] | None = None, **engine_kwargs
+            names: list[str] | None = None,
+            spec: engine.LoopSpec | None = None, **engine_kwargs
             ) -> list[engine.Run]:
     """Trains ``states`` together through the engine with this config.
 
     Each job ``i`` checkpoints under ``out_dirs[i]/checkpoints`` (and
     resumes from there) and writes TensorBoard events to
-    ``out_dirs[i]/events`` unless ``config.tensorboard`` is off. Extra
-    keyword arguments go to ``engine.train`` (``evaluate``,
-    ``train_step``).
+    ``out_dirs[i]/events`` unless ``config.tensorboard`` is off. ``spec``
+    replaces the config's loop (``loop_spec()``). Extra keyword arguments
+    go to ``engine.train`` (``evaluate``, ``train_step``, ``stop``: the
+    config's stop rule unless given).
     """
     # Several processes: process 0 writes the events; mid-run checkpoints
     # are off (a killed level restarts from its start, with equal results).
     one = jax.process_count() == 1
-    writer = (scalars.EventWriters([d / 'events' for d in out_dirs])
+    writer = (scalars.EventWriters([layout.JobDir(d).events
+                                    for d in out_dirs])
               if self.config.tensorboard and jax.process_index() == 0
               else None)
     if writer:
       for i, state in enumerate(states):
-        if state.masks is not None:
+        masks = getattr(state, 'masks', None)  # supermasks have none
+        if masks is not None:
           writer.scalar(i, 'weights_remaining', pruning.sparsity_report(
-              state.masks)['fraction'], int(state.step))
+              masks)['fraction'], int(state.step))
     if self.task.multi_label and 'evaluate' not in engine_kwargs:
       # Multi-label: micro/macro F1, precision and recall beside the loss.
       engine_kwargs['evaluate'] = multilabel.MultiLabelEvaluate(
           self.config.training.eval_batch_size)
+    engine_kwargs.setdefault('stop', self.stop_rule())
     try:
       return engine.train(
-          states, self.data, self.loop_spec(), self.executor,
+          states, self.data, spec or self.loop_spec(), self.executor,
           checkpoint_dirs=([storage.checkpoint_dir(d) for d in out_dirs]
                            if one else None),
-          hooks=hooks, stop=self.stop_rule(),
+          hooks=hooks,
           on_eval=writer.on_eval if writer else None, label=label,
           names=names, progress=progress, **engine_kwargs)
     finally:

@@ -41,7 +41,7 @@ def level_masks(exp: Experiment, replicate: int, level: int,
     storage.CorruptTreeError: a saved tree it needs is missing or corrupt;
       the message names it and the directory to delete to recompute it.
   """
-  path = storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS
+  path = layout.RunLayout(exp.run_dir).job(replicate, level).masks
   dense = exp.dense_masks(init['params'])
   if storage.tree_exists(path):
     try:
@@ -104,7 +104,7 @@ def start_state(exp: Experiment, replicate: int, level: int) -> Any:
   masks = level_masks(exp, replicate, level, init)
   if processes.owns(replicate, exp.config.replicates):
     storage.save_tree_once(
-        storage.level_dir(exp.run_dir, replicate, level) / layout.MASKS, masks)
+        layout.RunLayout(exp.run_dir).job(replicate, level).masks, masks)
   target = rewind_target(exp, replicate, level, init)
   return exp.new_state(target.variables['params'],
                        target.variables['batch_stats'], masks, replicate,

@@ -8,8 +8,10 @@ batch together through the engine (``Experiment.train``: resumable from
 mid-run checkpoints, hooks such as weight captures at steps), then
 ``finish`` writes each: ``trained/``, ``masks/``, ``metrics.jsonl`` and,
 last, ``summary.json`` (the job is done); a finished job is never
-retrained nor overwritten. IMP levels, controls, transfer, early masking
-and instability copies all run through here.
+retrained nor overwritten. IMP levels, controls, transfer, early masking,
+instability copies and learned supermasks all run through here; a batch
+whose state is not the lottery ``TrainState`` (supermask scores over frozen
+weights) brings its own ``Program`` (loop, step, evaluation).
 """
 import dataclasses
 import pathlib
@@ -54,6 +56,26 @@ class Job:
     return self.files.done()
 
 
+@dataclasses.dataclass(frozen=True)
+class Program:
+  """A batch's own training program instead of the config's loop.
+
+  Attributes:
+    spec: the loop (durations, batch size, checkpoints).
+    train_step: the engine's ``train_step`` for these states.
+    evaluate: the engine's ``evaluate`` for these states.
+    stop: an early-stopping rule, or None (the config's is not used).
+  """
+  spec: engine.LoopSpec
+  train_step: engine.TrainStep
+  evaluate: engine.Evaluate
+  stop: engine.EarlyStopping | None = None
+
+  def engine_kwargs(self) -> dict[str, Any]:
+    return {'spec': self.spec, 'train_step': self.train_step,
+            'evaluate': self.evaluate, 'stop': self.stop}
+
+
 def unfinished(jobs: Sequence[Job]) -> list[Job]:
   """The jobs whose ``summary.json`` does not exist yet."""
   return [j for j in jobs if not j.done()]
@@ -61,16 +83,19 @@ def unfinished(jobs: Sequence[Job]) -> list[Job]:
 
 def train(exp: Experiment, label: str, jobs: Sequence[Job],
           hooks: tuple[engine.AtSteps, ...] = (),
-          progress: Progress | None = None) -> list[engine.Run]:
+          progress: Progress | None = None,
+          program: Program | None = None) -> list[engine.Run]:
   """Trains ``jobs`` together through the engine (resumable); writes only
   checkpoints. ``label`` names the batch in logs and errors (``'level 3'``,
-  ``'k=500 copies'``); every process must pass the same one."""
+  ``'k=500 copies'``); every process must pass the same one. ``program``
+  replaces the config's loop, step and evaluation (None: the config's)."""
   if processes.is_primary():
     storage.remove_stale(exp.run_dir)  # what earlier kills left behind
   processes.barrier(f'stale removed before {label}')
   return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
                    label=label, hooks=hooks, progress=progress,
-                   names=[f'replicate {j.replicate}' for j in jobs])
+                   names=[f'replicate {j.replicate}' for j in jobs],
+                   **(program.engine_kwargs() if program else {}))
 
 
 def write_trained(job: Job, state: Any, rows: list[dict[str, Any]],
@@ -108,10 +133,11 @@ def finish(exp: Experiment, job: Job, state: Any,
 def run(exp: Experiment, label: str, jobs: Sequence[Job],
         hooks: tuple[engine.AtSteps, ...] = (),
         progress: Progress | None = None,
-        finish_job: Finish = finish) -> list[engine.Run]:
+        finish_job: Finish = finish,
+        program: Program | None = None) -> list[engine.Run]:
   """Trains the given jobs together, then finishes each (the process that
   holds its replicate writes it). Returns the engine's runs, in order."""
-  runs = train(exp, label, jobs, hooks, progress)
+  runs = train(exp, label, jobs, hooks, progress, program)
   for job, run_ in zip(jobs, runs):
     if processes.owns(job.replicate, exp.config.replicates):
       finish_job(exp, job, run_.state, run_.rows)

@@ -15,6 +15,7 @@ arguments (the pure core never sees a config). Register new ones with
 """
 from typing import Any, Callable
 
+from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax import registry
@@ -40,12 +41,14 @@ def parse_layer_rates(spec: str, default: float) -> dict[str, float]:
   {'output/': 0.1, '.*': 0.2}
   """
   rates: dict[str, float] = {}
-  for item in filter(None, (s.strip() for s in (spec or '').split(','))):
-    pattern, sep, value = item.rpartition('=')
-    if not sep or not pattern:
-      raise errors.InputError(
-          f"layer rate {item!r} is not of the form 'regex=rate' "
-          "(e.g. 'output/=0.1').")
+  try:
+    entries = config_lists.pairs(spec or None, last=True)
+  except ValueError as e:
+    raise errors.InputError(
+        f"layer rates {spec!r}: {e} Write 'regex=rate' entries "
+        "(e.g. 'output/=0.1').") from e
+  for pattern, value in entries:
+    item = f'{pattern}={value}'
     try:
       rates[pattern] = pruning.check_rate(float(value),
                                           f'pruning rate for {pattern!r}')

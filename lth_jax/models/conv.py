@@ -130,6 +130,15 @@ def conv6(num_classes: int = 10) -> ConvNet:
                  num_classes=num_classes)
 
 
+@registry.register_model('convnet')
+def convnet(num_classes: int = 10, conv_widths: Sequence[int] = (64, 64),
+            dense_widths: Sequence[int] = (256, 256)) -> ConvNet:
+  """A ``ConvNet`` of any widths (``model_kwargs``), e.g. a narrow Conv-2
+  for CPU runs; the defaults are Conv-2."""
+  return ConvNet(conv_widths=tuple(conv_widths),
+                 dense_widths=tuple(dense_widths), num_classes=num_classes)
+
+
 def vgg(depth: int, num_classes: int = 10, batch_norm: bool = True,
         batchnorm_init: str = 'ones') -> VGG:
   """A CIFAR VGG of ``depth`` 11, 13, 16 or 19.

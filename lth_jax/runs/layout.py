@@ -10,6 +10,11 @@
       level_<L>/                           a job of the trunk (JobDir)
       branch_<name>/level_<L>/             a job of a control (branch)
     <study>_<hash>/                        a study's folder (study_dir)
+      supermask_<hash>/                    SupermaskDir
+    early_masking/                         EarlyMaskingDir
+    structure/                             RunLayout.structure
+    settings.json  rewind_points/  k_<k>/  a connectivity sweep (SweepDir)
+    transfer_<source-hash>.json            a transfer's source record
 
 A *job* directory (``JobDir``) holds what one trained network leaves:
 ``masks/``, ``trained/``, ``metrics.jsonl``, ``checkpoints/`` and, written
@@ -26,10 +31,13 @@ names live here as constants, so a file is renamed in one place.
 import dataclasses
 import os
 import pathlib
+from typing import Any
 
 PathLike = str | os.PathLike
 
 CONFIG = 'config.json'
+#: Under a workdir: the config of every run (``<run-hash>/config.json``).
+RUN_CONFIGS_GLOB = f'*/{CONFIG}'
 SUMMARY = 'summary.json'
 METRICS = 'metrics.jsonl'
 MASKS = 'masks'
@@ -39,6 +47,16 @@ INIT = 'init'
 REWIND_POINT = 'rewind_point'
 CAPTURES = 'captures'
 LOCK = 'lock'
+EVENTS = 'events'
+#: Study folders and files.
+STRUCTURE = 'structure'
+EARLY_MASKING = 'early_masking'
+EXPORT = 'export'
+SETTINGS = 'settings.json'
+PATH_RECORD = 'path.json'
+MASK_SOURCE = 'mask_source'
+MASK_SOURCE_RECORD = 'mask_source.json'
+REPLAY_RECORD = 'replay.json'
 
 
 def replicate_name(replicate: int) -> str:
@@ -85,9 +103,137 @@ class JobDir:
   def checkpoints(self) -> pathlib.Path:
     return self.path / CHECKPOINTS
 
+  @property
+  def events(self) -> pathlib.Path:
+    """Its TensorBoard event files."""
+    return self.path / EVENTS
+
+  @property
+  def captures(self) -> pathlib.Path:
+    return self.path / CAPTURES
+
+  def capture(self, step: int) -> pathlib.Path:
+    """Its weights captured at ``step`` (``captures/step_<s>``)."""
+    return self.captures / step_name(step)
+
+  def file(self, name: str) -> pathlib.Path:
+    """A study's own file or tree in the job (``name`` has no '/')."""
+    return _child(self.path, name)
+
   def done(self) -> bool:
     """Whether the job finished (its ``summary.json``, written last)."""
     return self.summary.exists()
+
+
+def _child(folder: pathlib.Path, name: str) -> pathlib.Path:
+  if not name or '/' in name or name in ('.', '..'):
+    raise ValueError(f'{name!r} is not a file name (one path part).')
+  return folder / name
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyDir:
+  """A study's folder: its tables, figures and records (``file``)."""
+  path: pathlib.Path
+
+  def __init__(self, path: PathLike):
+    object.__setattr__(self, 'path', pathlib.Path(path))
+
+  @property
+  def config(self) -> pathlib.Path:
+    return self.path / CONFIG
+
+  def file(self, name: str) -> pathlib.Path:
+    """A table, figure or record of the study (``name`` has no '/')."""
+    return _child(self.path, name)
+
+
+class SupermaskDir(StudyDir):
+  """``supermask_<hash>/``: cached parts and learned-supermask jobs."""
+
+  def untrained(self, replicate: int) -> pathlib.Path:
+    return self.path / 'untrained' / f'r{replicate}.json'
+
+  def learned_job(self, method: str, remaining: float,
+                  replicate: int) -> JobDir:
+    return JobDir(self.path / 'learned' / _learned_name(method, remaining,
+                                                        replicate))
+
+  def learned_record(self, method: str, remaining: float,
+                     replicate: int) -> pathlib.Path:
+    """A learned run's row as written before it was a job (read only)."""
+    return self.path / 'learned' / (
+        _learned_name(method, remaining, replicate) + '.json')
+
+
+def _learned_name(method: str, remaining: float, replicate: int) -> str:
+  return f'{method}_k{remaining:.2f}_r{replicate}'
+
+
+class EarlyMaskingDir(StudyDir):
+  """``early_masking/``: captures of the replay, tickets, controls."""
+
+  def captures(self, replicate: int) -> pathlib.Path:
+    """The replay of a replicate (a job): its captures ``step_<s>``."""
+    return self.path / CAPTURES / replicate_name(replicate)
+
+  def capture(self, replicate: int, step: int) -> pathlib.Path:
+    return self.captures(replicate) / step_name(step)
+
+  def replay_record(self, replicate: int) -> pathlib.Path:
+    """Written last: the replay of ``replicate`` is done."""
+    return self.captures(replicate) / REPLAY_RECORD
+
+  def oneshot_base(self, level: int, replicate: int) -> pathlib.Path:
+    return self.path / 'oneshot' / level_name(level) / replicate_name(
+        replicate)
+
+  def oneshot(self, level: int, replicate: int, label: Any) -> JobDir:
+    """The one-shot ticket of mask time ``label`` (``t_<label>``)."""
+    return JobDir(self.oneshot_base(level, replicate) / f't_{label}')
+
+  def control(self, replicate: int, level: int, tag: str) -> JobDir:
+    return JobDir(self.path / 'controls' / replicate_name(replicate)
+                  / f'{level_name(level)}_{tag}')
+
+  def iterative(self, point: float, replicate: int, level: int) -> JobDir:
+    return JobDir(self.path / 'iterative' / f'point_{point:g}'
+                  / replicate_name(replicate) / level_name(level))
+
+
+class SweepDir(StudyDir):
+  """A connectivity sweep's folders (in the trunk's run directory)."""
+
+  @property
+  def settings(self) -> pathlib.Path:
+    return self.path / SETTINGS
+
+  def rewind_points(self, replicate: int) -> pathlib.Path:
+    return self.path / 'rewind_points' / replicate_name(replicate)
+
+  def rewind_point(self, replicate: int, step: int) -> pathlib.Path:
+    return self.rewind_points(replicate) / step_name(step)
+
+  def capture_run(self, replicate: int) -> JobDir:
+    """The dense run that captures the rewind points."""
+    return JobDir(self.rewind_points(replicate) / 'capture')
+
+  def pair(self, step: int, level: int, replicate: int,
+           pair: int) -> 'PairDir':
+    return PairDir(self.path / f'k_{step}' / level_name(level)
+                   / replicate_name(replicate) / f'pair_{pair}')
+
+
+class PairDir(StudyDir):
+  """A pair of copies of a connectivity sweep and their path."""
+
+  def copy(self, copy: int) -> JobDir:
+    return JobDir(self.path / f'copy_{copy}')
+
+  @property
+  def record(self) -> pathlib.Path:
+    """``path.json``, written last: the pair is done."""
+    return self.path / PATH_RECORD
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +285,32 @@ class RunLayout:
   def study_dir(self, study: str, tag: str) -> pathlib.Path:
     """A study's folder in this run: ``<study>_<tag>`` (tag: its hash)."""
     return self.run_dir / f'{study}_{tag}'
+
+  def supermask(self, tag: str) -> SupermaskDir:
+    return SupermaskDir(self.study_dir('supermask', tag))
+
+  @property
+  def early_masking(self) -> EarlyMaskingDir:
+    return EarlyMaskingDir(self.run_dir / EARLY_MASKING)
+
+  @property
+  def structure(self) -> StudyDir:
+    return StudyDir(self.run_dir / STRUCTURE)
+
+  @property
+  def sweep(self) -> SweepDir:
+    return SweepDir(self.run_dir)
+
+  @property
+  def export(self) -> pathlib.Path:
+    return self.run_dir / EXPORT
+
+  def transfer_record(self, source_hash: str) -> pathlib.Path:
+    """Where a transfer's target run records its source."""
+    return self.run_dir / f'transfer_{source_hash}.json'
+
+  def transfer_report(self, source_hash: str) -> StudyDir:
+    return StudyDir(self.run_dir / f'transfer_{source_hash}_report')
 
   def summaries_glob(self, branch: str | None = None) -> str:
     """The glob of every level summary of the trunk or of one branch."""

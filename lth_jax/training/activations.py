@@ -18,18 +18,24 @@ PyTree = Any
 
 
 def _patches(module: nn.Conv, x: jax.Array) -> jax.Array:
-  """``[n * positions, kh * kw * c_in]`` patches in the kernel's order."""
-  kh, kw = module.kernel_size
+  """``[n * positions, prod(kernel) * c_in]`` patches in the kernel's order
+  (1-D, 2-D or 3-D convolutions)."""
+  kernel = tuple(module.kernel_size)
+  spatial = 'DHW'[-len(kernel):]
   padding = module.padding if isinstance(module.padding, str) else (
       [tuple(p) for p in module.padding])
-  strides = module.strides or (1, 1)
+  strides = module.strides or 1
+  strides = strides if isinstance(strides, tuple) else (strides,) * len(
+      kernel)
   p = jax.lax.conv_general_dilated_patches(
-      x, (kh, kw), strides if isinstance(strides, tuple) else (strides,) * 2,
-      padding, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+      x, kernel, strides, padding, dimension_numbers=(
+          f'N{spatial}C', f'{spatial}IO', f'N{spatial}C'))
   c_in = x.shape[-1]
-  # Patches come channel-major ([c_in, kh, kw]); the kernel is [kh, kw, c_in].
-  p = p.reshape(-1, c_in, kh, kw).transpose(0, 2, 3, 1)
-  return p.reshape(-1, kh * kw * c_in)
+  # Patches come channel-major ([c_in, *kernel]); the kernel is
+  # [*kernel, c_in].
+  p = p.reshape(-1, c_in, *kernel)
+  p = p.transpose(0, *range(2, 2 + len(kernel)), 1)
+  return p.reshape(-1, int(np.prod(kernel)) * c_in)
 
 
 def layer_inputs(apply_fn: Any, variables: PyTree, inputs: jax.Array,
@@ -44,7 +50,7 @@ def layer_inputs(apply_fn: Any, variables: PyTree, inputs: jax.Array,
 
   Returns:
     ``{'<module path>/kernel': X}`` with ``X`` of shape ``[n, n_in]``
-    (conv: ``[n * positions, kh * kw * c_in]``), in call order.
+    (conv: ``[n * positions, prod(kernel) * c_in]``), in call order.
 
   >>> model = nn.Dense(3)
   >>> v = model.init(jax.random.key(0), jnp.ones((1, 2)))

@@ -9,8 +9,7 @@ from configs import lenet300_mnist
 from configs import resnet20_cifar10
 from configs import vgg16_cifar10
 from lth_jax import lottery
-from lth_jax.studies.connectivity import instability
-from lth_jax.studies.connectivity import sweep as instability_sweep
+from lth_jax.studies.connectivity import schema as connectivity_schema
 
 CASES = [
     (connectivity_lenet300_mnist, 'preset=cpu', lenet300_mnist,
@@ -40,8 +39,8 @@ def test_sweep_config_reads_its_trunk(module, arg, trunk_module, trunk_arg):
   # The sweep's executor choice never renames the trunk's run.
   assert lottery.run_hash(config.trunk) == lottery.run_hash(
       trunk_module.get_config(trunk_arg))
-  spec = instability_sweep.spec_from_config(config.connectivity)
-  instability.check_spec_shape(spec)
+  spec = connectivity_schema.spec_from_config(config.connectivity)
+  connectivity_schema.check_spec_shape(spec)
   assert spec.num_alphas == 30 and spec.threshold == 0.02
   assert spec.batch_norm == 'recompute'
 

@@ -9,10 +9,11 @@ import pytest
 
 from configs import lenet300_mnist
 from configs import supermask_lenet300_mnist
+from lth_jax import errors
 from lth_jax import lottery
 from lth_jax import models
 from lth_jax import pruning
-from lth_jax.studies.supermasks import runner as supermasks
+from lth_jax.studies.supermasks import schema as supermask_schema
 from lth_jax.training import supermask_steps as sm
 
 
@@ -23,7 +24,35 @@ from lth_jax.training import supermask_steps as sm
 def test_presets_validate(name, preset):
   config = importlib.import_module(f'configs.{name}').get_config(
       f'preset={preset}')
-  supermasks.validate(config)
+  supermask_schema.validate(config)
+
+
+def test_output_folders_of_existing_configs_keep_their_names():
+  """The schema's move (and ``checkpoint_every``) renamed no folder: the
+  hashes printed by the code before it."""
+  config = supermask_lenet300_mnist.get_config('preset=cpu')
+  assert supermask_schema.section_hash(config) == 'e34dfbc3'
+  config.supermask.replicates = 1  # selects, does not name the folder
+  config.supermask.checkpoint_every = 0
+  assert supermask_schema.section_hash(config) == 'e34dfbc3'
+  config.supermask.steps = 999
+  assert supermask_schema.section_hash(config) != 'e34dfbc3'
+  paper = supermask_lenet300_mnist.get_config('preset=paper')
+  assert supermask_schema.section_hash(paper) == '089103a3'
+
+
+@pytest.mark.parametrize('field,value,match', [
+    ('methods', 'edge_popup,bernouli', r"supermask.methods=.*unknown "
+     r"supermask method 'bernouli'; known: edge_popup, bernoulli"),
+    ('levels', '3,99', r'supermask.levels=.*outside 0..\d+.*pick levels'),
+    ('checkpoint_every', -1, r'supermask.checkpoint_every=-1: not a '
+     r'number of steps >= 0'),
+    ('remaining', '0.5,0', r'supermask.remaining=.*outside \(0, 1\]')])
+def test_bad_fields_name_the_field_and_the_fix(field, value, match):
+  config = supermask_lenet300_mnist.get_config('preset=cpu')
+  config.supermask[field] = value
+  with pytest.raises(errors.ConfigError, match=match):
+    supermask_schema.validate(config)
 
 
 def test_lenet_cpu_preset_reads_the_shared_trunk():
@@ -38,7 +67,7 @@ def test_conv_paper_preset_trains_one_step(name, run):
   """Conv-4 runs one step; Conv-6 is traced only (its CPU compile is long)."""
   config = importlib.import_module(f'configs.{name}').get_config(
       'preset=paper')
-  supermasks.validate(config)
+  supermask_schema.validate(config)
   s = config.supermask
   assert (s.steps, s.batch_size, s.edge_popup.learning_rate) == (
       35100, 128, 0.1)

@@ -124,3 +124,35 @@ def test_real_mnist_fashion_pairs_by_index(mnist_root):
       np.round(ds.test_images[7, :, 28:, 0] * 255), f[2][7])
   np.testing.assert_array_equal(ds.test_labels[:, 0], m[3])
   np.testing.assert_array_equal(ds.val_labels[:, 1], f[1][55000:])
+
+
+def knn_accuracy(train_x, train_y, test_x, test_y):
+  from sklearn import neighbors  # pylint: disable=import-outside-toplevel
+  knn = neighbors.KNeighborsClassifier(15).fit(train_x, train_y)
+  return knn.score(test_x, test_y)
+
+
+def test_moons_circles_xor_makes_the_second_task_need_both_halves():
+  cfg = ml_collections.ConfigDict({'name': 'moons_circles',
+                                   'synthetic_seed': 0})
+  independent = data.get_dataset(cfg)
+  cfg.name = 'moons_circles_xor'
+  dependent = data.get_dataset(cfg)
+  assert dependent.name == 'moons_circles_xor' and dependent.multi_label
+  np.testing.assert_array_equal(dependent.test_images,
+                                independent.test_images)
+  circles, moons = independent.test_labels.T
+  np.testing.assert_array_equal(dependent.test_labels[:, 0], circles)
+  np.testing.assert_array_equal(dependent.test_labels[:, 1],
+                                (circles != moons).astype(np.float32))
+  # The second label is learnable from all four inputs, a coin flip from
+  # the moons half alone; the independent data's second label is
+  # learnable from that half (the negative case).
+  def acc(ds, cols):
+    return knn_accuracy(ds.train_images[:, cols], ds.train_labels[:, 1],
+                        ds.test_images[:, cols], ds.test_labels[:, 1])
+  assert acc(dependent, [0, 1, 2, 3]) > 0.9
+  assert abs(acc(dependent, [2, 3]) - 0.5) < 0.08
+  assert acc(independent, [2, 3]) > 0.95
+  assert [t[0] for t in two_task.tasks('moons_circles_xor')] == ['circles',
+                                                                 'xor']

@@ -137,10 +137,14 @@ def test_mask_from_t_prunes_w_t_with_the_trunk_counts(oneshot):
 
 
 def test_report(oneshot):
-  workdir, exp, _ = oneshot
+  workdir, exp, plan = oneshot
   out = early_masking_report.write_report(masking_config(), str(workdir),
                                           tiny_dataset())
-  assert {r['t'] for r in out['rows']} == {'0', '5', '10', '20', 'es'}
+  assert {r['t'] for r in out['rows']} == {'0', '5', '10', '20', 'es',
+                                          'IMP'}
+  imp_row = [r for r in out['rows'] if r['t'] == 'IMP'][0]
+  assert imp_row['ticket_acc_mean'] == imp_row['imp_acc_mean']
+  assert imp_row['vs_imp'].startswith('+0.00')
   last = [r for r in out['rows'] if r['t'] == str(STEPS)][0]
   assert last['dist_to_final_mean'] == 0.0
   assert last['ticket_acc_mean'] == last['full_acc_mean']
@@ -156,6 +160,18 @@ def test_report(oneshot):
   assert final['ticket_acc'] == final['full_acc'] == last['full_acc_mean']
   assert final['wins'] == (final['ticket_acc'] > final['control_acc'])
   assert last['winning_ticket'] == 'insufficient replicates'  # 1 replicate
+  # IMP at the same sparsity: the trunk's own level 1, not the one-shot
+  # full-mask ticket.
+  imp_level = storage.read_json(storage.level_dir(
+      exp.run_dir, 0, 1) / 'summary.json')
+  assert last['imp_acc_mean'] == imp_level['early_stop_test_acc']
+  assert last['vs_imp'].endswith('(insufficient replicates)')
+  assert early_masking_report.arm_cell(last, 'imp').startswith(
+      f"{100 * imp_level['early_stop_test_acc']:.2f} (")
+  est_row = early_masking_report.estimate_row(exp, plan, est)
+  steps = [int(x) for x in est_row['timing_points'].split()]
+  assert steps == sorted(steps) and {0, 5, 10, 20} <= set(steps)
+  assert est_row['learning_rate'] == exp.config.training.learning_rate
   assert est['heat_steps'][:4] == [0, 5, 10, 20]
   assert est['matrix'].shape == (len(est['heat_steps']),) * 2
   np.testing.assert_array_equal(np.diag(est['matrix']), 0.0)
@@ -179,6 +195,11 @@ def test_verdict_cells_judge_the_ticket_against_dense():
   above = [dict(x, dense=s(x['ticket']['early_stop_test_acc'] - .001, 3000))
            for x in per]
   assert early_masking_report.verdict_cells(above)['winning_ticket'] == 'wins'
+  assert cells['vs_imp'] is None  # no IMP level trained
+  imp = [dict(x, imp=s(x['ticket']['early_stop_test_acc'] + .003, 1500))
+         for x in per]
+  assert early_masking_report.verdict_cells(imp)['vs_imp'].endswith(
+      '(worse)')
   missing = [dict(x, ticket=None) for x in per]
   assert early_masking_report.verdict_cells(missing)['vs_dense'] is None
 

@@ -1,14 +1,18 @@
 """The supermask experiment on a tiny finished trunk (lottery.supermasks)."""
 import csv
 import pathlib
+import shutil
 
 import ml_collections
 import pytest
 
+from lth_jax import files
 from lth_jax import lottery
 from lth_jax.runs import storage
 from lth_jax.studies.supermasks import report as supermask_report
 from lth_jax.studies.supermasks import runner as supermasks
+from lth_jax.studies.supermasks import schema as supermask_schema
+from lth_jax.training import checkpoints
 
 from conftest import tiny_config
 from conftest import tiny_dataset
@@ -22,7 +26,7 @@ def trunk_config():
 def config(**fields):
   c = ml_collections.ConfigDict()
   c.trunk = trunk_config()
-  c.supermask = supermasks.default_section()
+  c.supermask = supermask_schema.default_section()
   s = c.supermask
   s.levels, s.criteria, s.kept, s.pruned = ('2', 'large_final,movement',
                                             'init,signed_constant', 'zero')
@@ -93,3 +97,59 @@ def test_bad_input(trunk):
   with pytest.raises(ValueError, match="'large_final' needs the final "
                      'weights.*run the trunk first.*experiments.lottery'):
     supermasks.run(config(methods=''), str(fresh), dataset=data)
+
+
+class Killed(Exception):
+  """Raised right after a checkpoint: the run dies there."""
+
+
+def test_a_killed_learned_supermask_resumes_to_the_same_result(
+    trunk, tmp_path, monkeypatch):
+  workdir, data = trunk
+  fields = {'levels': '', 'checkpoint_every': 4}
+  reference = supermasks.run(config(**fields), str(workdir), dataset=data)
+  shutil.copytree(workdir, tmp_path / 'w', ignore=shutil.ignore_patterns(
+      'supermask_*'))
+  real_save, real_restore = (checkpoints.save_checkpoint,
+                             checkpoints.restore_checkpoint)
+  restored = []
+
+  def save_then_die(*args, **kwargs):
+    real_save(*args, **kwargs)
+    raise Killed()
+
+  def restore(*args, **kwargs):
+    out = real_restore(*args, **kwargs)
+    restored.append(out[0])
+    return out
+
+  monkeypatch.setattr(checkpoints, 'save_checkpoint', save_then_die)
+  with pytest.raises(Killed):
+    supermasks.run(config(**fields), str(tmp_path / 'w'), dataset=data)
+  job = pathlib.Path(reference['out_dir'].relative_to(workdir))
+  job = tmp_path / 'w' / job / 'learned' / 'edge_popup_k0.50_r0'
+  assert (job / 'checkpoints' / 'step_4').is_dir()
+  assert not (job / 'summary.json').exists()
+  monkeypatch.setattr(checkpoints, 'save_checkpoint', real_save)
+  monkeypatch.setattr(checkpoints, 'restore_checkpoint', restore)
+  resumed = supermasks.run(config(**fields), str(tmp_path / 'w'),
+                           dataset=data)
+  assert restored == [4]  # resumed from the step-4 checkpoint
+  assert not (job / 'checkpoints').exists()
+  assert (job / 'events').is_dir()  # TensorBoard, through the job runner
+
+  def result(rows):
+    return [{k: v for k, v in r.items() if k != 'seconds'} for r in rows]
+
+  assert result(resumed['learned']) == result(reference['learned'])
+  assert len(reference['learned'][0]['curve']) == 3  # steps 0, 4, 8
+  digest = 'trained/' + files.DIGEST_FILE
+  ref_job = reference['out_dir'] / 'learned' / 'edge_popup_k0.50_r0'
+  assert (job / digest).read_text() == (ref_job / digest).read_text()
+
+
+def test_checkpoint_every_keeps_the_output_folder():
+  assert supermask_schema.section_hash(config()) == supermask_schema.section_hash(
+      config(checkpoint_every=4))
+  assert supermask_schema.section_hash(config()) != supermask_schema.section_hash(
+      config(steps=9))

@@ -27,3 +27,21 @@ def test_conv_patches_times_kernel_equal_the_conv_output():
                              np.asarray(conv).reshape(-1, 4), rtol=1e-5,
                              atol=1e-5)
   assert inputs['d/kernel'].shape == (2, 64)
+
+
+def test_1d_conv_patches_times_kernel_equal_the_conv_output():
+  # The text CNN's convolutions are 1-D (width 4 over 9 tokens).
+  x = np.random.default_rng(1).normal(size=(2, 9, 5)).astype(np.float32)
+  conv = nn.Conv(3, (4,), padding='VALID', use_bias=False)
+  v = conv.init(jax.random.key(0), x)
+  patches = activations.layer_inputs(conv.apply, v, x)['kernel']
+  kernel = np.asarray(v['params']['kernel'])
+  assert patches.shape == (2 * 6, 4 * 5)
+  np.testing.assert_allclose(patches @ kernel.reshape(-1, 3),
+                             np.asarray(conv.apply(v, x)).reshape(-1, 3),
+                             rtol=1e-5, atol=1e-5)
+  # The kernel's own order matters: channel-major patches do not match.
+  wrong = patches.reshape(12, 4, 5).transpose(0, 2, 1).reshape(12, 20)
+  assert not np.allclose(wrong @ kernel.reshape(-1, 3),
+                         np.asarray(conv.apply(v, x)).reshape(-1, 3),
+                         atol=1e-3)

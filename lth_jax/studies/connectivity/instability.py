@@ -9,11 +9,10 @@ to SGD noise when that barrier is below a threshold (2 %); the stability
 point of a network is the first rewind iteration k that is stable.
 
 This module holds what the sweep driver (``instability_sweep``) composes:
-the copies' data keys, the sweep's settings and their checks, the jitted
-evaluation of one path, and the reduction of many paths to instability
-and stability points.
+the copies' data keys, the jitted evaluation of one path, and the
+reduction of many paths to instability and stability points; the sweep's
+settings and their checks are its ``schema``.
 """
-import dataclasses
 import functools
 from typing import Any, Iterable, NamedTuple
 
@@ -23,6 +22,7 @@ import numpy as np
 from lth_jax import errors
 from lth_jax import streams
 from lth_jax.analysis import connectivity
+from lth_jax.studies.connectivity import schema
 from lth_jax.training import losses
 from lth_jax.training import state as state_lib
 from lth_jax.training import steps as steps_lib
@@ -64,99 +64,6 @@ def pair_states(start: state_lib.TrainState, replicate_key: jax.Array,
           for c in COPIES]
 
 
-@dataclasses.dataclass(frozen=True)
-class SweepSpec:
-  """What an instability sweep covers, and how it measures.
-
-  Attributes:
-    rewind_steps: the rewind iterations k (0 = initialisation).
-    levels: trunk levels whose masks make the start states (0 = dense).
-    replicates: trunk replicates (inits) used.
-    pairs: data-order pairs per (k, level, replicate).
-    num_alphas: points along each path (``connectivity.alpha_grid``).
-    threshold: instability below which a start state is stable.
-    batch_norm: ``'recompute'`` or ``'interpolate'``
-      (``connectivity.BATCH_NORM_MODES``).
-    train_eval_examples: training examples (the first ones) the train
-      error along the path is measured on.
-    batch_norm_examples: training examples batch-norm statistics are
-      recomputed on (in batches of the training batch size).
-  """
-  rewind_steps: tuple[int, ...]
-  levels: tuple[int, ...]
-  replicates: tuple[int, ...]
-  pairs: int = 1
-  num_alphas: int = connectivity.NUM_ALPHAS
-  threshold: float = connectivity.STABILITY_THRESHOLD
-  batch_norm: str = 'recompute'
-  train_eval_examples: int = 10000
-  batch_norm_examples: int = 2048
-
-  def measurement(self) -> dict[str, Any]:
-    """The settings every path's numbers depend on (checked on resume)."""
-    return {'num_alphas': self.num_alphas, 'batch_norm': self.batch_norm,
-            'train_eval_examples': self.train_eval_examples,
-            'batch_norm_examples': self.batch_norm_examples}
-
-
-def _ints(values: Iterable[Any], name: str, minimum: int) -> None:
-  values = list(values)
-  if not values:
-    raise errors.InputError(f'{name} is empty: give at least one value.')
-  for v in values:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or (
-        v < minimum):
-      raise errors.InputError(
-          f'{name} must hold integers >= {minimum}, got {v!r}.')
-  if len(set(values)) != len(values):
-    raise errors.InputError(
-        f'{name} has duplicates ({values}): list each once.')
-
-
-def check_spec_shape(spec: SweepSpec) -> None:
-  """Checks what needs no data: the lists, points, threshold and mode."""
-  _ints(spec.rewind_steps, 'rewind_steps', 0)
-  _ints(spec.levels, 'levels', 0)
-  _ints(spec.replicates, 'replicates', 0)
-  _ints([spec.pairs], 'pairs', 1)
-  connectivity.alpha_grid(spec.num_alphas)  # raises for < 2 points
-  if not 0 < spec.threshold < 1:
-    raise errors.InputError(
-        f'threshold must be in (0, 1) (an error difference), '
-        f'got {spec.threshold!r}; the paper uses 0.02.')
-  if spec.batch_norm not in connectivity.BATCH_NORM_MODES:
-    raise errors.InputError(
-        f'unknown batch_norm mode {spec.batch_norm!r}; known: '
-        f'{", ".join(connectivity.BATCH_NORM_MODES)}.')
-
-
-def check_spec(spec: SweepSpec, total_steps: int, num_train: int,
-               batch_size: int) -> None:
-  """Raises ``ValueError`` (naming the fix) for a sweep that cannot run.
-
-  Args:
-    spec: the sweep.
-    total_steps: the training length of the trunk's levels.
-    num_train: the number of training examples.
-    batch_size: the training batch size.
-  """
-  check_spec_shape(spec)
-  late = [k for k in spec.rewind_steps if k >= total_steps]
-  if late:
-    raise errors.InputError(
-        f'rewind step {late[0]} is not before the end of training '
-        f'({total_steps} steps): use rewind steps below {total_steps}.')
-  for name in ('train_eval_examples', 'batch_norm_examples'):
-    value = getattr(spec, name)
-    if not 1 <= value <= num_train:
-      raise errors.InputError(
-          f'{name} must be in [1, {num_train}] (the training '
-          f'examples), got {value!r}.')
-  if spec.batch_norm_examples < batch_size:
-    raise errors.InputError(f'batch_norm_examples ({spec.batch_norm_examples}) '
-                     f'must hold at least one batch ({batch_size}).')
-
-
 class PathData(NamedTuple):
   """The inputs of a path evaluation (device arrays).
 
@@ -174,7 +81,7 @@ class PathData(NamedTuple):
   bn_images: jax.Array
 
 
-def path_data(data: Any, spec: SweepSpec, batch_size: int) -> PathData:
+def path_data(data: Any, spec: schema.SweepSpec, batch_size: int) -> PathData:
   """``PathData`` from a ``batching.DeviceData`` (first training examples)."""
   n_bn = spec.batch_norm_examples // batch_size * batch_size
   bn = data.train_images[:n_bn]

@@ -37,6 +37,7 @@ from lth_jax.analysis import connectivity
 from lth_jax.lottery import config as config_lib
 from lth_jax.runs import layout
 from lth_jax.studies.connectivity import instability
+from lth_jax.studies.connectivity import schema
 from lth_jax.lottery import captures
 from lth_jax.lottery import jobs as jobs_lib
 from lth_jax.runs import lock as run_lock
@@ -51,13 +52,12 @@ Log = Callable[[str], None]
 def point_dir(out_dir: pathlib.Path, replicate: int, step: int
               ) -> pathlib.Path:
   """Where the dense weights at step ``step`` of ``replicate`` are kept."""
-  return out_dir / 'rewind_points' / f'replicate_{replicate}' / f'step_{step}'
+  return layout.SweepDir(out_dir).rewind_point(replicate, step)
 
 
 def pair_dir(out_dir: pathlib.Path, step: int, level: int, replicate: int,
              pair: int) -> pathlib.Path:
-  return (out_dir / f'k_{step}' / f'level_{level}' / f'replicate_{replicate}'
-          / f'pair_{pair}')
+  return layout.SweepDir(out_dir).pair(step, level, replicate, pair).path
 
 
 def replicate_base_key(exp: Experiment, replicate: int) -> jax.Array:
@@ -72,7 +72,7 @@ def variables_like(exp: Experiment) -> dict[str, Any]:
 
 
 def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
-                spec: instability.SweepSpec) -> None:
+                spec: schema.SweepSpec) -> None:
   """Raises ``FileNotFoundError`` for a trunk tree the sweep needs, and
   ``storage.CorruptTreeError`` for masks that do not match the model."""
   like = variables_like(exp)
@@ -81,18 +81,17 @@ def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
         f'no trunk at {trunk_dir}: pass the --trunk_workdir the trunk was '
         'run with, and its config (the run hash must match).')
   for r in spec.replicates:
-    init = storage.replicate_dir(trunk_dir, r) / layout.INIT
+    init = layout.RunLayout(trunk_dir).init(r)
     if not storage.tree_exists(init):
       raise errors.MissingInputError(
           f'the trunk has no replicate {r} ({init} is missing): run the '
           'trunk with more replicates or drop it from the sweep.')
     for level in spec.levels:
-      d = storage.level_dir(trunk_dir, r, level)
-      if not ((d / layout.SUMMARY).exists()
-              and storage.tree_exists(d / layout.MASKS)):
+      d = layout.RunLayout(trunk_dir).job(r, level)
+      if not (d.done() and storage.tree_exists(d.masks)):
         raise errors.MissingInputError(
             f'the trunk has no finished level {level} of replicate {r} '
-            f'({d}/summary.json or masks missing): finish the trunk '
+            f'({d.summary} or masks missing): finish the trunk '
             f'(levels up to {level}) or drop the level from the sweep.')
       load_masks(exp, trunk_dir, r, level, like)  # raises if not ours
 
@@ -100,7 +99,7 @@ def check_trunk(exp: Experiment, trunk_dir: pathlib.Path,
 def check_settings(out_dir: pathlib.Path, settings: dict[str, Any]) -> None:
   """Writes ``settings.json`` or checks that it matches (nothing touched
   when it does not)."""
-  path = out_dir / 'settings.json'
+  path = layout.SweepDir(out_dir).settings
   if path.exists():
     saved = storage.read_json(path)
     if saved != settings:
@@ -118,7 +117,7 @@ def load_masks(exp: Experiment, trunk_dir: pathlib.Path, replicate: int,
                level: int, like: dict[str, Any]) -> Any:
   """A trunk level's masks, checked against the params."""
   masks = storage.load_tree(
-      storage.level_dir(trunk_dir, replicate, level) / layout.MASKS,
+      layout.RunLayout(trunk_dir).job(replicate, level).masks,
       exp.dense_masks(like['params']))
   pruning.check_mask_tree(like['params'], masks)
   return masks
@@ -144,14 +143,13 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
   like = variables_like(exp)
   jobs = []
   for r in todo:
-    run_dir = point_dir(out_dir, r, 0).parent / 'capture'
+    run_dir = layout.SweepDir(out_dir).capture_run(r).path
     missing = [k for k in steps
                if not storage.tree_exists(point_dir(out_dir, r, k))]
     saved = checkpoints.checkpoint_steps(storage.checkpoint_dir(run_dir))
     if saved and min(missing) <= max(saved):
       storage.remove(storage.checkpoint_dir(run_dir))  # a point was lost
-    init = storage.load_tree(storage.replicate_dir(trunk_dir, r) / layout.INIT,
-                             like)
+    init = storage.load_tree(layout.RunLayout(trunk_dir).init(r), like)
     state = exp.new_state(init['params'], init['batch_stats'],
                           exp.dense_masks(init['params']), r)
     jobs.append(jobs_lib.Job(r, run_dir, state))
@@ -165,11 +163,11 @@ def capture_rewind_points(exp: Experiment, trunk_dir: pathlib.Path,
   runs = jobs_lib.train(short, 'rewind points', jobs, hooks=(capture,))
   for job, rows in zip(jobs, (run.rows for run in runs)):
     trunk_rows = storage.read_jsonl(
-        storage.level_dir(trunk_dir, job.replicate, 0) / layout.METRICS)
-    storage.write_jsonl(job.out_dir / layout.METRICS, rows)
-    storage.write_json(job.out_dir / layout.SUMMARY,
+        layout.RunLayout(trunk_dir).job(job.replicate, 0).metrics)
+    storage.write_jsonl(job.files.metrics, rows)
+    storage.write_json(job.files.summary,
                        capture_summary(rows, trunk_rows, steps))
-    storage.remove(storage.checkpoint_dir(job.out_dir))
+    storage.remove(job.files.checkpoints)
 
 
 def capture_summary(rows: list[dict[str, Any]],
@@ -208,7 +206,7 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
   """W_k of a replicate: the trunk's init at k = 0, else the captured one."""
   if step == 0:
     return storage.load_tree(
-        storage.replicate_dir(trunk_dir, replicate) / layout.INIT, like)
+        layout.RunLayout(trunk_dir).init(replicate), like)
   path = point_dir(out_dir, replicate, step)
   if not storage.tree_exists(path):
     raise errors.MissingInputError(
@@ -218,7 +216,7 @@ def start_variables(exp: Experiment, trunk_dir: pathlib.Path,
 
 
 def cells_of_step(exp: Experiment, trunk_dir: pathlib.Path,
-                  out_dir: pathlib.Path, spec: instability.SweepSpec,
+                  out_dir: pathlib.Path, spec: schema.SweepSpec,
                   step: int) -> list[Cell]:
   """The unfinished cells (no ``path.json``) of rewind step ``step``."""
   like = variables_like(exp)
@@ -226,8 +224,8 @@ def cells_of_step(exp: Experiment, trunk_dir: pathlib.Path,
   for level in spec.levels:
     for r in spec.replicates:
       todo = [p for p in range(spec.pairs)
-              if not (pair_dir(out_dir, step, level, r, p)
-                      / 'path.json').exists()]
+              if not layout.SweepDir(out_dir).pair(
+                  step, level, r, p).record.exists()]
       if not todo:
         continue
       variables = start_variables(exp, trunk_dir, out_dir, r, step, like)
@@ -248,9 +246,9 @@ def copy_jobs(exp: Experiment, cells: list[Cell]
     states = instability.pair_states(
         cell.start, replicate_base_key(exp, cell.replicate), cell.pair)
     for c, state in zip(instability.COPIES, states):
-      d = cell.dir / f'copy_{c}'
-      if not (d / layout.SUMMARY).exists():
-        jobs.append(jobs_lib.Job(cell.replicate, d, state))
+      d = layout.PairDir(cell.dir).copy(c)
+      if not d.done():
+        jobs.append(jobs_lib.Job(cell.replicate, d.path, state))
   return jobs
 
 
@@ -266,12 +264,12 @@ def save_copy(exp: Experiment, job: jobs_lib.Job, state: Any,
                          masks=False)
 
 
-def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
+def evaluate_cell(exp: Experiment, cell: Cell, spec: schema.SweepSpec,
                   data: instability.PathData, eval_batch_size: int
                   ) -> dict[str, Any]:
   """Evaluates a cell's path and writes ``path.json`` (last)."""
   like = variables_like(exp)
-  ends = [storage.load_tree(cell.dir / f'copy_{c}' / layout.TRAINED, like)
+  ends = [storage.load_tree(layout.PairDir(cell.dir).copy(c).trained, like)
           for c in instability.COPIES]
   alphas = connectivity.alpha_grid(spec.num_alphas)
   metrics = instability.path_metrics(
@@ -281,12 +279,12 @@ def evaluate_cell(exp: Experiment, cell: Cell, spec: instability.SweepSpec,
             'replicate': cell.replicate, 'pair': cell.pair,
             'weights_remaining': cell.weights_remaining,
             **instability.path_record(jax.device_get(metrics), alphas)}
-  storage.write_json(cell.dir / 'path.json', record)
+  storage.write_json(layout.PairDir(cell.dir).record, record)
   return record
 
 
 def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
-             spec: instability.SweepSpec, step: int, group_size: int,
+             spec: schema.SweepSpec, step: int, group_size: int,
              data: instability.PathData, eval_batch_size: int,
              log: Log = print) -> None:
   """Trains and evaluates every unfinished cell of rewind step ``step``."""
@@ -307,7 +305,7 @@ def run_step(exp: Experiment, trunk_dir: pathlib.Path, out_dir: pathlib.Path,
         f"{100 * rec['test']['instability']:.2f} %")
 
 
-def collect(out_dir: pathlib.Path, spec: instability.SweepSpec
+def collect(out_dir: pathlib.Path, spec: schema.SweepSpec
             ) -> list[dict[str, Any]]:
   """The sweep's finished paths (``path.json``), sorted."""
   paths = []
@@ -315,21 +313,11 @@ def collect(out_dir: pathlib.Path, spec: instability.SweepSpec
     for level in spec.levels:
       for r in spec.replicates:
         for p in range(spec.pairs):
-          f = pair_dir(out_dir, k, level, r, p) / 'path.json'
+          f = layout.SweepDir(out_dir).pair(k, level, r, p).record
           if f.exists():
             paths.append(storage.read_json(f))
   return sorted(paths, key=lambda p: (p['level'], p['rewind_step'],
                                       p['replicate'], p['pair']))
-
-
-def spec_from_config(c: Any) -> instability.SweepSpec:
-  """The ``SweepSpec`` of a config's ``connectivity`` group."""
-  return instability.SweepSpec(
-      rewind_steps=tuple(c.rewind_steps), levels=tuple(c.levels),
-      replicates=tuple(c.replicates), pairs=c.pairs,
-      num_alphas=c.num_alphas, threshold=c.threshold,
-      batch_norm=c.batch_norm, train_eval_examples=c.train_eval_examples,
-      batch_norm_examples=c.batch_norm_examples)
 
 
 def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
@@ -353,8 +341,8 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
       before anything is written.
   """
   c = config.connectivity
-  spec = spec_from_config(c)
-  instability.check_spec_shape(spec)
+  spec = schema.spec_from_config(c)
+  schema.check_spec_shape(spec)
   exp = Experiment.setup(config.trunk, workdir, dataset)
   spe = exp.steps_per_epoch
   total = (durations.parse_duration(c.steps, spe, 'connectivity.steps')
@@ -370,7 +358,7 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
       checkpoint_every=durations.parse_duration(
           c.checkpoint_every, exp.steps_per_epoch,
           'connectivity.checkpoint_every', allow_zero=True))
-  instability.check_spec(spec, exp.total_steps, len(exp.dataset.train_images),
+  schema.check_spec(spec, exp.total_steps, len(exp.dataset.train_images),
                          config.trunk.training.batch_size)
   trunk_dir = config_lib.run_dir(config.trunk, trunk_workdir)
   if trunk_dir.resolve() == exp.run_dir.resolve():

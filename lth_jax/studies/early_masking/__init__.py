@@ -45,6 +45,7 @@ from lth_jax.studies.early_masking.replay import capture_dir
 from lth_jax.studies.early_masking.replay import capture_steps
 from lth_jax.studies.early_masking.replay import dense_summary
 from lth_jax.studies.early_masking.replay import em_dir
+from lth_jax.studies.early_masking.replay import em_layout
 from lth_jax.studies.early_masking.replay import ensure_dense
 from lth_jax.studies.early_masking.replay import load_capture
 from lth_jax.studies.early_masking.replay import point_steps
@@ -84,6 +85,7 @@ __all__ = [
     'dense_summary',
     'doubling_points',
     'em_dir',
+    'em_layout',
     'ensure_dense',
     'iterative_controls',
     'iterative_dir',

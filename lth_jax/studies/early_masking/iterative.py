@@ -22,8 +22,8 @@ from lth_jax.lottery.experiment import Experiment
 
 def iterative_dir(exp: Experiment, point: float, replicate: int,
                   level: int) -> pathlib.Path:
-  return (replay.em_dir(exp) / 'iterative' / f'point_{point:g}'
-          / f'replicate_{replicate}' / f'level_{level}')
+  return layout.RunLayout(exp.run_dir).early_masking.iterative(
+      point, replicate, level).path
 
 
 def source_step(p: validation.Plan, point: float,
@@ -45,7 +45,7 @@ def iterative_levels(exp: Experiment, p: validation.Plan) -> None:
     for point in p.iterative_points:
       for r in range(exp.config.replicates):
         d = iterative_dir(exp, point, r, level)
-        if (d / layout.SUMMARY).exists():
+        if layout.JobDir(d).done():
           keep_source(exp, p, point,
                       tickets_lib.Ticket(d, r, level, None))
           continue
@@ -53,20 +53,21 @@ def iterative_levels(exp: Experiment, p: validation.Plan) -> None:
 
         def make(point=point, r=r, dense=dense):
           if level == 1:
-            rows = storage.read_jsonl(storage.level_dir(exp.run_dir, r, 0)
-                                      / layout.METRICS)
+            rows = storage.read_jsonl(
+                layout.RunLayout(exp.run_dir).job(r, 0).metrics)
             source = replay.load_capture(exp, r,
                                          source_step(p, point, rows))
             prev = dense
           else:
-            prev_dir = iterative_dir(exp, point, r, level - 1)
-            source = storage.load_tree(prev_dir / 'mask_source',
+            prev_dir = layout.JobDir(iterative_dir(exp, point, r, level - 1))
+            source = storage.load_tree(prev_dir.file(layout.MASK_SOURCE),
                                        exp.init_variables(r))
-            prev = storage.load_tree(prev_dir / layout.MASKS, dense)
+            prev = storage.load_tree(prev_dir.masks, dense)
           return strategy(source['params'], prev, exp.config.pruning, level)
 
         tickets.append(tickets_lib.Ticket(
-            d, r, level, tickets_lib.saved_masks(d / layout.MASKS, dense, make)))
+            d, r, level, tickets_lib.saved_masks(layout.JobDir(d).masks,
+                                                 dense, make)))
         hook_dirs[d] = point
     if not tickets:
       continue
@@ -83,15 +84,14 @@ def train_capturing(exp: Experiment, p: validation.Plan,
                     points: dict[pathlib.Path, float]) -> None:
   """Trains a chain level, keeping the weights at every candidate step."""
   absolute = p.iterative_timing == 'absolute'
-  todo = [t for t in tickets if not (t.out_dir / layout.SUMMARY).exists()]
+  todo = [t for t in tickets if not layout.JobDir(t.out_dir).done()]
   if not todo:
     return
   jobs = []
   for t in todo:
     variables, step = tickets_lib.rewind_start(exp, t.replicate)
     if step == 0:
-      storage.save_tree_once(
-          t.out_dir / layout.CAPTURES / layout.step_name(0), variables)
+      storage.save_tree_once(layout.JobDir(t.out_dir).capture(0), variables)
     jobs.append(jobs_lib.Job(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step), t.level))
@@ -99,8 +99,7 @@ def train_capturing(exp: Experiment, p: validation.Plan,
   def where(job, step):
     point = points[job.out_dir]
     keep = step == point if absolute else step % exp.eval_every == 0
-    return (job.out_dir / layout.CAPTURES / layout.step_name(step)
-            if keep else None)
+    return job.files.capture(step) if keep else None
 
   steps = (tuple(sorted({int(x) for x in points.values()})) if absolute
            else tuple(range(exp.eval_every, exp.total_steps + 1,
@@ -112,16 +111,17 @@ def train_capturing(exp: Experiment, p: validation.Plan,
 def keep_source(exp: Experiment, p: validation.Plan, point: float,
                 t: tickets_lib.Ticket) -> None:
   """Keeps the mask source of a finished chain level, drops the rest."""
-  src = t.out_dir / 'mask_source'
-  if storage.tree_exists(src) or not (t.out_dir / layout.CAPTURES).exists():
+  job = layout.JobDir(t.out_dir)
+  src = job.file(layout.MASK_SOURCE)
+  if storage.tree_exists(src) or not job.captures.exists():
     return
-  rows = storage.read_jsonl(t.out_dir / layout.METRICS)
+  rows = storage.read_jsonl(job.metrics)
   step = source_step(p, point, rows)
-  tree = storage.load_tree(t.out_dir / layout.CAPTURES / f'step_{step}',
+  tree = storage.load_tree(job.capture(step),
                            exp.init_variables(t.replicate))
   storage.save_tree(src, tree)
-  storage.write_json(t.out_dir / 'mask_source.json', {'step': step})
-  storage.remove(t.out_dir / layout.CAPTURES)
+  storage.write_json(job.file(layout.MASK_SOURCE_RECORD), {'step': step})
+  storage.remove(job.captures)
 
 
 def iterative_controls(exp: Experiment, p: validation.Plan
@@ -132,8 +132,8 @@ def iterative_controls(exp: Experiment, p: validation.Plan
     for r in range(exp.config.replicates):
       dense = exp.dense_masks(exp.init_variables(r)['params'])
       for point in p.iterative_points:
-        masks = storage.load_tree(iterative_dir(exp, point, r, level)
-                                  / layout.MASKS, dense)
+        masks = storage.load_tree(
+            layout.JobDir(iterative_dir(exp, point, r, level)).masks, dense)
         c = tickets_lib.control_ticket(exp, r, level, masks)
         if c.out_dir not in {t.out_dir for t in out}:
           out.append(c)

@@ -20,13 +20,14 @@ def oneshot_tickets(exp: Experiment, p: validation.Plan
     for r in range(exp.config.replicates):
       dense = exp.dense_masks(exp.init_variables(r)['params'])
       for label, step in replay.point_steps(p, exp, r).items():
-        d = (replay.em_dir(exp) / 'oneshot' / f'level_{level}'
-             / f'replicate_{r}' / f't_{label}')
+        d = layout.RunLayout(exp.run_dir).early_masking.oneshot(
+            level, r, label).path
         make = functools.partial(
             lambda r, step, level, dense: strategy(
                 replay.load_capture(exp, r, step)['params'], dense,
                 exp.config.pruning, level), r, step, level, dense)
-        masks = tickets_lib.saved_masks(d / layout.MASKS, dense, make)
+        masks = tickets_lib.saved_masks(layout.JobDir(d).masks, dense,
+                                        make)
         tickets.append(tickets_lib.Ticket(d, r, level, masks))
         control = tickets_lib.control_ticket(exp, r, level, masks)
         if control.out_dir not in {t.out_dir for t in tickets}:

@@ -29,17 +29,21 @@ def progress(exp: Experiment) -> Progress:
   return Progress(enabled=exp.config.progress)
 
 
+def em_layout(exp: Experiment) -> layout.EarlyMaskingDir:
+  return layout.RunLayout(exp.run_dir).early_masking
+
+
 def em_dir(exp: Experiment) -> pathlib.Path:
-  return exp.run_dir / 'early_masking'
+  return em_layout(exp).path
 
 
 def capture_dir(exp: Experiment, replicate: int) -> pathlib.Path:
-  return em_dir(exp) / layout.CAPTURES / f'replicate_{replicate}'
+  return em_layout(exp).captures(replicate)
 
 
 def dense_summary(exp: Experiment, replicate: int) -> dict[str, Any]:
-  return storage.read_json(storage.level_dir(exp.run_dir, replicate, 0)
-                           / layout.SUMMARY)
+  return storage.read_json(
+      layout.RunLayout(exp.run_dir).job(replicate, 0).summary)
 
 
 def point_steps(p: validation.Plan, exp: Experiment, replicate: int
@@ -92,19 +96,19 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
   jobs, wanted = [], {}
   for r in range(exp.config.replicates):
     d = capture_dir(exp, r)
-    if (d / 'replay.json').exists():
+    if em_layout(exp).replay_record(r).exists():
       continue
     wanted[r] = capture_steps(p, exp, r)
     init = exp.init_variables(r)
     if 0 in wanted[r]:
-      storage.save_tree_once(d / layout.step_name(0), init)
+      storage.save_tree_once(em_layout(exp).capture(r, 0), init)
     jobs.append(jobs_lib.Job(r, d, imp.start_state(exp, r, 0)))
   if not jobs:
     return
 
   def where(job, step):
     if step in wanted[job.replicate]:
-      return job.out_dir / layout.step_name(step)
+      return em_layout(exp).capture(job.replicate, step)
     return None
 
   steps = tuple(sorted(set().union(*wanted.values()) - {0}))
@@ -112,8 +116,8 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
   runs = jobs_lib.train(exp, 'level 0 replay', jobs, (hook,), progress(exp))
   for job, run_ in zip(jobs, runs):
     like = exp.init_variables(job.replicate)
-    trunk = storage.load_tree(storage.level_dir(
-        exp.run_dir, job.replicate, 0) / layout.TRAINED, like)
+    trunk = storage.load_tree(
+        layout.RunLayout(exp.run_dir).job(job.replicate, 0).trained, like)
     final = jax.device_get(variables_of(run_.state))
     same = files.tree_digest(final) == files.tree_digest(trunk)
     diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
@@ -124,14 +128,14 @@ def capture(exp: Experiment, p: validation.Plan) -> None:
           "from the trunk's level-0 weights (not bit-identical): the trunk "
           'was trained by other code or on another machine. Rerun the '
           'trunk here, or set masking.require_exact_replay=False.')
-    storage.write_json(job.out_dir / 'replay.json',
+    storage.write_json(em_layout(exp).replay_record(job.replicate),
                        {'bit_identical': same, 'max_abs_diff': diff,
                         'steps': wanted[job.replicate]})
-    storage.remove(storage.checkpoint_dir(job.out_dir))
+    storage.remove(job.files.checkpoints)
 
 
 def load_capture(exp: Experiment, replicate: int, step: int) -> Any:
-  return storage.load_tree(capture_dir(exp, replicate) / f'step_{step}',
+  return storage.load_tree(em_layout(exp).capture(replicate, step),
                            exp.init_variables(replicate))
 
 

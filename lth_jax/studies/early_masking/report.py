@@ -13,20 +13,17 @@ control share its seeds): whether the ticket wins by Frankle & Carbin's
 definition (not below the *dense* network's accuracy, in at most its
 iterations), and the ticket against the full-mask ticket and the control.
 """
+import functools
 import pathlib
 from typing import Any
 
-import matplotlib
-
-matplotlib.use('Agg')
-# pylint: disable=g-import-not-at-top,wrong-import-position
-import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
 from lth_jax import files as files_lib
 from lth_jax import pruning
 from lth_jax.studies.early_masking import emergence
+from lth_jax.studies.early_masking import figures
 from lth_jax.analysis import verdicts
 from lth_jax.studies import early_masking as em
 from lth_jax.runs import layout
@@ -45,8 +42,8 @@ def _stats(values: list[float], name: str) -> dict[str, Any]:
 
 
 def _summary(d: pathlib.Path) -> dict[str, Any] | None:
-  path = d / layout.SUMMARY
-  return storage.read_json(path) if path.exists() else None
+  job = layout.JobDir(d)
+  return storage.read_json(job.summary) if job.done() else None
 
 
 def _acc(s: dict[str, Any] | None) -> float | None:
@@ -63,15 +60,16 @@ def _control(exp: Experiment, r: int, level: int, masks: Any
 
 
 def verdict_cells(per: list[dict[str, Any]]) -> dict[str, str | None]:
-  """The paper's winning-ticket test and the ticket against its full-mask
-  ticket and its control, over the replicates of one row (each ``per``
-  entry holds the summaries ``ticket``, ``full``, ``control``, ``dense``)."""
+  """The paper's winning-ticket test and the ticket against IMP at the same
+  sparsity, its full-mask ticket and its control, over the replicates of
+  one row (each ``per`` entry holds the summaries ``ticket``, ``dense``,
+  ``imp``, ``full``, ``control``; a missing one is None)."""
   def pct(name):
-    v = [_acc(x[name]) for x in per]
+    v = [_acc(x.get(name)) for x in per]
     return None if None in v else [100 * a for a in v]
   ticket = pct('ticket')
-  cells = {'winning_ticket': None, 'vs_dense': None, 'vs_full': None,
-           'vs_control': None}
+  cells = {'winning_ticket': None, 'vs_dense': None, 'stop_vs_dense': None,
+           'vs_imp': None, 'vs_full': None, 'vs_control': None}
   if ticket is None:
     return cells
   if pct('dense') is not None:
@@ -80,15 +78,21 @@ def verdict_cells(per: list[dict[str, Any]]) -> dict[str, str | None]:
         [_es(x['dense']) for x in per], paired=True)
     cells['winning_ticket'] = str(win).split(':', 1)[0]
     cells['vs_dense'] = str(win.accuracy)
-  for name in ('full', 'control'):
+    cells['stop_vs_dense'] = f'{win.stop_diff:+.0f}'
+  for name in ('imp', 'full', 'control'):
     if pct(name) is not None:
       cells[f'vs_{name}'] = str(verdicts.compare(ticket, pct(name),
                                                  paired=True))
   return cells
 
 
+def _imp(exp: Experiment, r: int, level: int) -> dict[str, Any] | None:
+  """The trunk's IMP level (None until the trunk has trained it)."""
+  return _summary(pathlib.Path(storage.level_dir(exp.run_dir, r, level)))
+
+
 def _ticket_masks(exp: Experiment, d: pathlib.Path, r: int) -> Any:
-  return storage.load_tree(d / layout.MASKS, exp.dense_masks(
+  return storage.load_tree(layout.JobDir(d).masks, exp.dense_masks(
       exp.init_variables(r)['params']))
 
 
@@ -118,10 +122,10 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
   points = sorted(em.point_steps(p, exp, r).items(), key=lambda kv: kv[1])
   heat = sorted(set(p.doubling) | {s for _, s in points} | {es})
   matrix = distance.distance_matrix([mask_at(s) for s in heat])
-  base = em.em_dir(exp) / 'oneshot' / f'level_{level}' / f'replicate_{r}'
-  summaries = {label: _summary(base / f't_{label}') for label, _ in points}
+  oneshot = functools.partial(em.em_layout(exp).oneshot, level, r)
+  summaries = {label: _summary(oneshot(label).path) for label, _ in points}
   full = summaries[str(exp.total_steps)]
-  final_masks = _ticket_masks(exp, base / f't_{exp.total_steps}', r)
+  final_masks = _ticket_masks(exp, oneshot(exp.total_steps).path, r)
   control = _control(exp, r, level, final_masks)
   measured = None
   if full and control and all(summaries.values()):
@@ -140,7 +144,9 @@ def estimate(exp: Experiment, p: em.Plan, level: int, r: int
 
 def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
                  ) -> list[dict[str, Any]]:
-  """One row per (target level, timing point), over replicates."""
+  """One row per (target level, timing point), over replicates, and a row
+  ``t='IMP'`` per level with IMP's ticket judged the same way (once the
+  trunk has trained that level)."""
   rows = []
   for level in p.levels:
     ests = [e for e in estimates if e['level'] == level]
@@ -149,12 +155,12 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
       per = []
       for e in ests:
         steps = dict(e['points'])
-        base = (em.em_dir(exp) / 'oneshot' / f'level_{level}'
-                / f'replicate_{e["replicate"]}' / f't_{label}')
+        base = em.em_layout(exp).oneshot(level, e['replicate'], label).path
         per.append({'step': steps[label],
                     'frac': steps[label] / e['dense_early_stop'],
                     'ticket': e['summaries'][label], 'full': e['full'],
                     'control': e['control'],
+                    'imp': _imp(exp, e['replicate'], level),
                     'dense': em.dense_summary(exp, e['replicate']),
                     'dist': pruning.hamming_distance(_ticket_masks(
                         exp, base, e['replicate']), e['final_masks'])})
@@ -166,14 +172,25 @@ def oneshot_rows(exp: Experiment, p: em.Plan, estimates: list[dict[str, Any]]
                                                       for x in per])),
              't_frac_dense_es_mean': float(np.mean([x['frac'] for x in per])),
              'dist_to_final_mean': float(np.mean([x['dist'] for x in per]))}
-      for name in ('ticket', 'full', 'control'):
-        row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
-        row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
       row['early_bird_steps'] = ' '.join(str(e['early_bird_step'])
                                          for e in ests)
-      row.update(verdict_cells(per))
-      rows.append(row)
+      rows.append(_with_arms(row, per))
+    if all(x['imp'] for x in per):  # the positive control: IMP's ticket
+      rows.append(_with_arms(
+          {'mode': 'oneshot', 'level': level, 't': 'IMP',
+           'weights_remaining_pct': row['weights_remaining_pct']},
+          [dict(x, ticket=x['imp']) for x in per]))
   return rows
+
+
+def _with_arms(row: dict[str, Any], per: list[dict[str, Any]]
+               ) -> dict[str, Any]:
+  """``row`` with each arm's statistics and the verdict cells."""
+  for name in ARMS:
+    row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
+    row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
+  row.update(verdict_cells(per))
+  return row
 
 
 def replicate_rows(estimates: list[dict[str, Any]], tolerance: float
@@ -212,14 +229,11 @@ def iterative_rows(exp: Experiment, p: em.Plan) -> list[dict[str, Any]]:
         d = em.iterative_dir(exp, point, r, level)
         ticket = _summary(d)
         masks = _ticket_masks(exp, d, r) if ticket else None
-        trunk = _summary(pathlib.Path(storage.level_dir(exp.run_dir, r,
-                                                        level)))
-        src = [storage.read_json(em.iterative_dir(exp, point, r, lv)
-                                 / 'mask_source.json')['step']
-               for lv in range(1, level)
-               if (em.iterative_dir(exp, point, r, lv)
-                   / 'mask_source.json').exists()]
-        per.append({'ticket': ticket, 'full': trunk,
+        trunk = _imp(exp, r, level)
+        records = [layout.JobDir(em.iterative_dir(exp, point, r, lv)).file(
+            layout.MASK_SOURCE_RECORD) for lv in range(1, level)]
+        src = [storage.read_json(f)['step'] for f in records if f.exists()]
+        per.append({'ticket': ticket, 'full': trunk, 'imp': trunk,
                     'control': _control(exp, r, level, masks)
                     if masks is not None else None, 'src': src,
                     'dense': em.dense_summary(exp, r)})
@@ -230,11 +244,7 @@ def iterative_rows(exp: Experiment, p: em.Plan) -> list[dict[str, Any]]:
              't': f'{point:g}', 'mask_source_steps_mean': _mean(
                  [float(np.mean(x['src'])) if x['src'] else None
                   for x in per])}
-      for name in ('ticket', 'full', 'control'):
-        row.update(_stats([_acc(x[name]) for x in per], f'{name}_acc'))
-        row[f'{name}_es_mean'] = _mean([_es(x[name]) for x in per])
-      row.update(verdict_cells(per))
-      rows.append(row)
+      rows.append(_with_arms(row, per))
   return rows
 
 
@@ -246,7 +256,24 @@ def _fmt(v: Any) -> str:
   return str(v)
 
 
+def arm_cell(row: dict[str, Any], name: str) -> str | None:
+  """``'97.73 (97.62-97.82) [4750]'``: an arm's test accuracy at early stop
+  in %, mean (min-max) over replicates, and its mean early-stop step.
+
+  >>> arm_cell({'imp_acc_mean': .9773, 'imp_acc_min': .9762,
+  ...           'imp_acc_max': .9782, 'imp_es_mean': 4750.0}, 'imp')
+  '97.73 (97.62-97.82) [4750]'
+  """
+  if row.get(f'{name}_acc_mean') is None:
+    return None
+  lo, hi = (100 * row[f'{name}_acc_{k}'] for k in ('min', 'max'))
+  return (f'{100 * row[f"{name}_acc_mean"]:.2f} ({lo:.2f}-{hi:.2f}) '
+          f'[{row[f"{name}_es_mean"]:.0f}]')
+
+
 def to_markdown(rows: list[dict[str, Any]], columns: list[str]) -> str:
+  rows = [{**r, **{a: arm_cell(r, a) for a in ARMS if a in columns}}
+          for r in rows]
   lines = ['| ' + ' | '.join(columns) + ' |',
            '|' + '---|' * len(columns)]
   for r in rows:
@@ -254,96 +281,35 @@ def to_markdown(rows: list[dict[str, Any]], columns: list[str]) -> str:
   return '\n'.join(lines)
 
 
-def plot_accuracy(rows: list[dict[str, Any]], path: pathlib.Path,
-                  first_point: int, dense_es: float) -> None:
-  """Ticket accuracy vs t (log axis; t = 0 drawn at first_point / 2) with
-  the full-mask ticket and control as bands."""
-  levels = sorted({r['level'] for r in rows})
-  fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4.2),
-                           squeeze=False)
-  for ax, level in zip(axes[0], levels):
-    rs = sorted([r for r in rows if r['level'] == level],
-                key=lambda r: r['t_step_mean'])
-    x = [max(r['t_step_mean'], first_point / 2) for r in rs]
-    def pct(key, rs=rs):
-      return [100 * (r[key] if r[key] is not None else np.nan) for r in rs]
-
-    ax.plot(x, pct('ticket_acc_mean'), 'o-', color='C0',
-            label='ticket, mask from step t')
-    ax.fill_between(x, pct('ticket_acc_min'), pct('ticket_acc_max'),
-                    color='C0', alpha=.2)
-    for name, color, label in (('full', 'C2', 'mask from step T'),
-                               ('control', 'C3', 'random prune control')):
-      r0 = rs[-1]
-      if r0[f'{name}_acc_mean'] is None:
-        continue
-      ax.axhline(100 * r0[f'{name}_acc_mean'], color=color, ls='--',
-                 label=label)
-      ax.axhspan(100 * r0[f'{name}_acc_min'], 100 * r0[f'{name}_acc_max'],
-                 color=color, alpha=.15)
-    ax.axvline(dense_es, color='k', ls=':', label='dense early stop (mean)')
-    ax.axvline(dense_es / 2, color='grey', ls=':', label='50 % of it')
-    ax.set_xscale('log')
-    ax.set_xlabel('t: step of the weights the mask is taken from '
-                  f'(t=0 at {first_point / 2:g})')
-    ax.set_ylabel('test accuracy at early stop (%)')
-    ax.set_title(f'{rs[0]["weights_remaining_pct"]:.1f} % of weights '
-                 f'(level {level})')
-    ax.grid(alpha=.3)
-    ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-
-
-def plot_distances(est: dict[str, Any], path: pathlib.Path) -> None:
-  """The t-by-t mask distance heat map with the early-bird firing point,
-  the flattening prediction and the measured emergence point."""
-  steps = est['heat_steps']
-  labels = [f'es={s}' if s == est['dense_early_stop'] else str(s)
-            for s in steps]
-  fig, ax = plt.subplots(figsize=(6.4, 5.4))
-  im = ax.imshow(est['matrix'], cmap='viridis', origin='lower')
-  fig.colorbar(im, ax=ax, label='normalised Hamming distance')
-  ax.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
-  ax.set_yticks(range(len(labels)), labels, fontsize=7)
-
-  def mark(step, color, text):
-    if step is None:
-      return
-    pos = float(np.interp(step, steps, range(len(steps))))
-    ax.axvline(pos, color=color, lw=2, label=f'{text}: {step}')
-    ax.axhline(pos, color=color, lw=1, ls='--')
-
-  mark(est['early_bird_step'], 'red', 'early-bird fires (ext.)')
-  mark(est['predicted'], 'orange', 'predicted emergence')
-  mark(est['measured'], 'white', 'measured emergence')
-  ax.set_xlabel('t (step of the mask)')
-  ax.set_title(f'mask distances, level {est["level"]}, replicate '
-               f'{est["replicate"]}', fontsize=9)
-  ax.legend(fontsize=7, loc='upper left', framealpha=.8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-
-
-ONESHOT_COLUMNS = ['level', 'weights_remaining_pct', 't', 't_step_mean',
-                   't_frac_dense_es_mean', 'ticket_acc_mean',
-                   'ticket_acc_min', 'ticket_acc_max', 'ticket_es_mean',
-                   'full_acc_mean', 'full_es_mean', 'control_acc_mean',
-                   'control_es_mean', 'dist_to_final_mean']
-VERDICT_COLUMNS = ['winning_ticket', 'vs_dense', 'vs_full', 'vs_control']
-ESTIMATE_COLUMNS = ['level', 'replicate', 'dense_early_stop',
-                    'early_bird_step', 'flattening_step', 'predicted',
-                    'measured']
+ARMS = ('ticket', 'dense', 'imp', 'full', 'control')
+ONESHOT_COLUMNS = ['level', 'weights_remaining_pct', 't',
+                   't_frac_dense_es_mean'] + list(ARMS) + [
+                       'dist_to_final_mean']
+VERDICT_COLUMNS = ['winning_ticket', 'vs_dense', 'stop_vs_dense', 'vs_imp',
+                   'vs_full', 'vs_control']
+ESTIMATE_COLUMNS = ['learning_rate', 'level', 'weights_remaining_pct',
+                    'replicate', 'dense_early_stop', 'early_bird_step',
+                    'flattening_step', 'predicted', 'measured',
+                    'timing_points']
 REPLICATE_COLUMNS = ['level', 'replicate', 't', 't_step', 't_frac_dense_es',
                      'ticket_acc', 'ticket_es', 'full_acc', 'control_acc',
                      'wins']
 ITERATIVE_COLUMNS = ['level', 'weights_remaining_pct', 't',
-                     'mask_source_steps_mean', 'ticket_acc_mean',
-                     'ticket_acc_min', 'ticket_acc_max', 'ticket_es_mean',
-                     'full_acc_mean', 'full_es_mean', 'control_acc_mean',
-                     'control_es_mean']
+                     'mask_source_steps_mean', 'ticket', 'dense', 'full',
+                     'control']
+
+
+def estimate_row(exp: Experiment, p: em.Plan, e: dict[str, Any]
+                 ) -> dict[str, Any]:
+  """One case of the emergence estimate (``oneshot_estimate.csv``): the
+  learning rate, target, replicate, predicted and measured points and the
+  timing points they are taken from (``evaluation.grid_positions``)."""
+  full = e['full'] or {}
+  return {**{k: e.get(k) for k in ESTIMATE_COLUMNS},
+          'learning_rate': float(exp.config.training.learning_rate),
+          'weights_remaining_pct': 100 * full.get('weights_remaining',
+                                                  np.nan),
+          'timing_points': ' '.join(str(s) for _, s in e['points'])}
 
 
 def write_report(config: ml_collections.ConfigDict, workdir: str,
@@ -355,35 +321,36 @@ def write_report(config: ml_collections.ConfigDict, workdir: str,
   """
   exp = Experiment.setup(config.trunk, workdir, dataset)
   p = em.plan(config.masking, exp, exp.init_variables(0)['params'])
-  out = em.em_dir(exp)
+  out = em.em_layout(exp)
   files, parts = {}, []
   if p.mode == 'oneshot':
     ests = [estimate(exp, p, level, r) for level in p.levels
             for r in range(exp.config.replicates)]
     rows = oneshot_rows(exp, p, ests)
-    files['csv'] = out / 'oneshot.csv'
+    files['csv'] = out.file('oneshot.csv')
     files_lib.write_csv(files['csv'], rows)
-    est_rows = [{k: e[k] for k in ESTIMATE_COLUMNS} for e in ests]
-    files['estimate_csv'] = out / 'oneshot_estimate.csv'
+    est_rows = [estimate_row(exp, p, e) for e in ests]
+    files['estimate_csv'] = out.file('oneshot_estimate.csv')
     files_lib.write_csv(files['estimate_csv'], est_rows)
     per_replicate = replicate_rows(ests, p.tolerance)
-    files['replicates_csv'] = out / 'oneshot_replicates.csv'
+    files['replicates_csv'] = out.file('oneshot_replicates.csv')
     files_lib.write_csv(files['replicates_csv'], per_replicate)
-    files['accuracy_png'] = out / 'oneshot_accuracy.png'
-    plot_accuracy(rows, files['accuracy_png'], p.timing_points[1],
+    files['accuracy_png'] = out.file('oneshot_accuracy.png')
+    figures.plot_accuracy(rows, files['accuracy_png'], p.timing_points[1],
                   float(np.mean([e['dense_early_stop'] for e in ests])))
     for e in ests:
       if e['replicate'] == 0:
         files[f'distance_png_{e["level"]}'] = (
-            out / f'oneshot_distance_level_{e["level"]}.png')
-        plot_distances(e, files[f'distance_png_{e["level"]}'])
+            out.file(f'oneshot_distance_level_{e["level"]}.png'))
+        figures.plot_distances(e, files[f'distance_png_{e["level"]}'])
     parts += [to_markdown(rows, ONESHOT_COLUMNS),
               to_markdown(rows, ['level', 't'] + VERDICT_COLUMNS),
               to_markdown(per_replicate, REPLICATE_COLUMNS),
-              to_markdown(est_rows, ESTIMATE_COLUMNS)]
+              to_markdown(est_rows, [c for c in ESTIMATE_COLUMNS
+                                     if c != 'early_bird_step'])]
   else:
     rows, ests = iterative_rows(exp, p), []
-    files['csv'] = out / 'iterative.csv'
+    files['csv'] = out.file('iterative.csv')
     files_lib.write_csv(files['csv'], rows)
     parts += [to_markdown(rows, ITERATIVE_COLUMNS),
               to_markdown(rows, ['level', 't'] + VERDICT_COLUMNS)]

@@ -70,28 +70,27 @@ def control_ticket(exp: Experiment, replicate: int, level: int,
   dense = exp.dense_masks(exp.init_variables(replicate)['params'])
   branch = storage.level_dir(exp.run_dir, replicate, level, CONTROL_BRANCH)
   if storage.level_done(exp.run_dir, replicate, level, CONTROL_BRANCH):
-    theirs = storage.load_tree(branch / layout.MASKS, dense)
+    theirs = storage.load_tree(layout.JobDir(branch).masks, dense)
     mine = pruning.random_like(key, masks, 'layer')
     if pruning.hamming_distance(theirs, mine) == 0.0:
       return Ticket(branch, replicate, level, theirs)
-  d = (replay.em_dir(exp) / 'controls' / f'replicate_{replicate}'
-       / f'level_{level}_{counts_tag(masks)}')
-  control = saved_masks(d / layout.MASKS, dense,
+  d = replay.em_layout(exp).control(replicate, level, counts_tag(masks))
+  control = saved_masks(d.masks, dense,
                         lambda: pruning.random_like(key, masks, 'layer'))
-  return Ticket(d, replicate, level, control)
+  return Ticket(d.path, replicate, level, control)
 
 
 def train_tickets(exp: Experiment, tickets: Sequence[Ticket], label: str
                   ) -> None:
   """Trains every unfinished ticket from the rewind point, all together."""
   todo = {t.out_dir: t for t in tickets
-          if not (t.out_dir / layout.SUMMARY).exists()}
+          if not layout.JobDir(t.out_dir).done()}
   if not todo:
     return
   jobs = []
   for t in todo.values():
     variables, step = rewind_start(exp, t.replicate)
-    storage.save_tree_once(t.out_dir / layout.MASKS, t.masks)
+    storage.save_tree_once(layout.JobDir(t.out_dir).masks, t.masks)
     jobs.append(jobs_lib.Job(t.replicate, t.out_dir, exp.new_state(
         variables['params'], variables['batch_stats'], t.masks, t.replicate,
         step=step), t.level))

@@ -72,8 +72,8 @@ def parse_floats(spec: str, what: str) -> tuple[float, ...]:
   try:
     return config_lists.items(spec, float)
   except ValueError as e:
-    raise errors.InputError(f'{what} {spec!r} is not a comma-separated list of '
-                     'numbers.') from e
+    raise errors.ConfigError(
+        f'{what} {spec!r} is not a comma-separated list of numbers.') from e
 
 
 def doubling_points(first: int, total: int) -> tuple[int, ...]:
@@ -122,27 +122,27 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
       training length, a target outside (0, 1), a window < 2, ...).
   """
   if masking.mode not in MODES:
-    raise errors.InputError(
+    raise errors.ConfigError(
         f'masking.mode {masking.mode!r} is unknown; use one of '
         f'{", ".join(MODES)}.')
   if masking.iterative_timing not in TIMINGS:
-    raise errors.InputError(
+    raise errors.ConfigError(
         f'masking.iterative_timing {masking.iterative_timing!r}'
         f' is unknown; use one of {", ".join(TIMINGS)}.')
   targets = parse_floats(masking.targets, 'masking.targets')
   for t in targets:
     if not 0.0 < t < 1.0:
-      raise errors.InputError(
+      raise errors.ConfigError(
           f'target sparsity {t} is outside (0, 1): it is the '
           'share of prunable weights remaining, e.g. '
           'masking.targets=0.07,0.036.')
   if not targets:
-    raise errors.InputError('masking.targets is empty; give e.g. 0.07,0.036.')
+    raise errors.ConfigError('masking.targets is empty; give e.g. 0.07,0.036.')
   distance.check_window(masking.early_bird_window,
                         masking.early_bird_threshold)
   total = exp.total_steps
   if masking.first_point < 1:
-    raise errors.InputError(
+    raise errors.ConfigError(
         f'masking.first_point {masking.first_point} must be '
         '>= 1 step.')
   doubling = doubling_points(int(masking.first_point), total)
@@ -156,18 +156,18 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
   absolute = masking.iterative_timing == 'absolute'
   for t in points + (iterative if absolute else ()):
     if not 0 <= t <= total:
-      raise errors.InputError(
+      raise errors.ConfigError(
           f'timing point {t:g} is beyond the training length ({total} '
           'steps); drop it from masking.timing_points/iterative_points or '
           'lengthen trunk.training.steps.')
   for f in () if absolute else iterative:
     if not 0.0 <= f <= 1.0:
-      raise errors.InputError(
+      raise errors.ConfigError(
           f'iterative fraction {f} is outside [0, 1] of the '
           "level's early-stop step.")
   for t in iterative if absolute else ():
     if t % exp.eval_every:
-      raise errors.InputError(f'iterative timing point {t:g} is not on the '
+      raise errors.ConfigError(f'iterative timing point {t:g} is not on the '
                        f'evaluation grid (every {exp.eval_every} steps); '
                        'use a multiple of trunk.training.eval_every.')
   every = durations.parse_duration(masking.early_bird_every,
@@ -175,11 +175,11 @@ def plan(masking: ml_collections.ConfigDict, exp: Experiment,
                                    'masking.early_bird_every',
                                    allow_zero=True) or exp.eval_every
   if not 0.0 <= masking.match_tolerance < 1.0:
-    raise errors.InputError(
+    raise errors.ConfigError(
         f'masking.match_tolerance {masking.match_tolerance} '
         'must be in [0, 1) (an accuracy difference).')
   if exp.config.pruning.rewind not in ('init', 'step'):
-    raise errors.InputError(
+    raise errors.ConfigError(
         f'trunk.pruning.rewind={exp.config.pruning.rewind!r}: '
         'early masking trains tickets from a rewind point; use '
         "a trunk rewinding to 'init' or 'step'.")
@@ -206,7 +206,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
   """
   run_hash = config_lib.run_hash(trunk)
   root = pathlib.Path(workdir)
-  mine = root / run_hash / layout.CONFIG
+  mine = layout.RunLayout.of(root, run_hash).config
   # Fields added to the schema later are missing from old config.json
   # files: they take their defaults.
   defaults = json.loads(json.dumps(config_lib.flatten(
@@ -217,7 +217,7 @@ def check_trunk_config(trunk: ml_collections.ConfigDict,
     return {k: v for k, v in full.items() if not config_lib.is_non_semantic(k)}
 
   want = semantic(config_lib.flatten(trunk))
-  others = sorted(p for p in root.glob('*/config.json') if p != mine)
+  others = sorted(p for p in root.glob(layout.RUN_CONFIGS_GLOB) if p != mine)
   if mine.exists():
     got = semantic(storage.read_json(mine))
     diff = sorted(k for k in set(got) | set(want) if got.get(k) !=

@@ -7,7 +7,7 @@ replicates; paths (``lottery.instability.path_metrics``, built on
 ``analysis.connectivity``) and the basin bisections run per replicate.
 """
 import functools
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +15,11 @@ import numpy as np
 
 from lth_jax import errors
 from lth_jax import landscape
+from lth_jax.landscape import basin as basin_lib
 from lth_jax import pruning
 from lth_jax.analysis import connectivity
 from lth_jax.studies.connectivity import instability
+from lth_jax.lottery import imp
 from lth_jax.lottery import strategies
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.training import losses
@@ -30,14 +32,28 @@ LANDSCAPE_STREAM = 31
 PREDICTED_STEPS = 20
 
 
+Solution = tuple[Any, dict[str, Any]]
+
+
 class Spec(NamedTuple):
-  """The measurement settings (``config.landscape``)."""
+  """The measurement settings (``config.landscape``); ``density_probes``
+  SLQ probes of ``lanczos_iterations`` steps (0: no spectral density)."""
   top_k: int
   lanczos_iterations: int
   trace_probes: int
   num_alphas: int
   basin_threshold: float
   bisection_steps: int
+  density_probes: int = 0
+
+
+def spec_from_config(s: Any) -> Spec:
+  """The ``Spec`` of a study config's ``landscape`` section."""
+  return Spec(
+      top_k=s.top_k, lanczos_iterations=s.lanczos_iterations,
+      trace_probes=s.trace_probes, num_alphas=s.num_alphas,
+      basin_threshold=s.basin_threshold, bisection_steps=s.bisection_steps,
+      density_probes=s.density_probes)
 
 
 class Data(NamedTuple):
@@ -81,6 +97,14 @@ def batch_loss(apply_fn: Any, batch_stats: Any, task: losses.Task) -> Any:
   return loss
 
 
+def load_solutions(exp: Experiment, levels: Iterable[int],
+                   branch: str | None = None) -> dict[int, list[Solution]]:
+  """Per level, each replicate's ``(masks, trained variables)``."""
+  likes = [exp.init_variables(r) for r in range(exp.config.replicates)]
+  return {level: [imp.load_level(exp, r, level, like, branch)
+                  for r, like in enumerate(likes)] for level in levels}
+
+
 @functools.partial(jax.jit, static_argnames=('apply_fn', 'task', 'top_k',
                                              'iterations', 'probes'))
 def curvature(apply_fn: Any, task: losses.Task, params: Any,
@@ -99,25 +123,46 @@ def curvature(apply_fn: Any, task: losses.Task, params: Any,
   return jax.vmap(one)(params, batch_stats, masks, keys)
 
 
+@functools.partial(jax.jit, static_argnames=('apply_fn', 'task', 'probes',
+                                             'iterations'))
+def density(apply_fn: Any, task: losses.Task, params: Any, batch_stats: Any,
+            masks: Any, keys: jax.Array, batches: Any, probes: int,
+            iterations: int) -> tuple[jax.Array, jax.Array]:
+  """SLQ nodes and weights ``[R, probes, iterations]`` (a program of its
+  own: ``curvature``'s numbers do not depend on whether it runs)."""
+  def one(p, bs, m, key):
+    return landscape.spectral_density(
+        batch_loss(apply_fn, bs, task), p, m, batches,
+        jax.random.fold_in(key, 1), probes, iterations)
+  return jax.vmap(one)(params, batch_stats, masks, keys)
+
+
 def level_curvature(exp: Experiment, level: int, solutions: list[Any],
                     data: Data, spec: Spec) -> list[dict[str, Any]]:
-  """``curvature`` of a level's solutions ``[(masks, variables), ...]``."""
+  """``curvature`` of a level's solutions ``[(masks, variables), ...]``
+  and, for ``spec.density_probes > 0``, their ``density``."""
   stack = replicates_lib.stack
   keys = jnp.stack([jax.random.fold_in(
       exp.replicate_key(r, LANDSCAPE_STREAM), level)
                     for r in range(len(solutions))])
-  out = curvature(exp.model.apply, exp.task,
-                  stack([v['params'] for _, v in solutions]),
-                  stack([v['batch_stats'] for _, v in solutions]),
-                  stack([m for m, _ in solutions]), keys,
-                  data.hessian_batches, spec.top_k, spec.lanczos_iterations,
-                  spec.trace_probes)
-  out = jax.tree.map(np.asarray, out)
-  return [{'top_eigenvalues': out['top_eigenvalues'][r].tolist(),
+  args = (exp.model.apply, exp.task,
+          stack([v['params'] for _, v in solutions]),
+          stack([v['batch_stats'] for _, v in solutions]),
+          stack([m for m, _ in solutions]), keys, data.hessian_batches)
+  out = jax.tree.map(np.asarray, curvature(
+      *args, spec.top_k, spec.lanczos_iterations, spec.trace_probes))
+  rows = [{'top_eigenvalues': out['top_eigenvalues'][r].tolist(),
            'lambda_max': float(out['top_eigenvalues'][r][0]),
            'trace': float(out['trace'][r]),
            'trace_stderr': float(out['trace_stderr'][r])}
           for r in range(len(solutions))]
+  if spec.density_probes:
+    nodes, weights = jax.tree.map(np.asarray, density(
+        *args, spec.density_probes, spec.lanczos_iterations))
+    for r, row in enumerate(rows):
+      row.update(density_nodes=nodes[r].tolist(),
+                 density_weights=weights[r].tolist())
+  return rows
 
 
 def masked(variables: dict[str, Any], masks: Any) -> dict[str, Any]:
@@ -169,30 +214,55 @@ def train_loss(apply_fn: Any, task: losses.Task, params: Any,
                                 params, masks, batches)
 
 
-def basin(exp: Experiment, solution: tuple[Any, Any], data: Data,
-          spec: Spec, lambda_max: float) -> dict[str, Any]:
-  """The largest one-shot magnitude prune fraction of a solution, measured
-  (loss increase) and predicted (top eigenvalue): ``landscape.basin``."""
-  masks, variables = solution
+def loss_at(exp: Experiment, variables: dict[str, Any], data: Data) -> Any:
+  """``loss_at(params, masks) -> float``: the training loss on the Hessian
+  examples, under ``variables``' batch statistics."""
+  def f(params, masks):
+    return float(train_loss(exp.model.apply, exp.task, params,
+                            variables['batch_stats'], masks,
+                            data.hessian_batches))
+  return f
+
+
+def prune_fn(exp: Experiment) -> basin_lib.PruneFn:
+  """``prune(params, masks, f)``: the trunk's layer-wise magnitude pruning
+  with its per-layer rates scaled so that its ``rate`` becomes ``f``."""
   p = exp.config.pruning
 
-  def loss_at(params, m):
-    return float(train_loss(exp.model.apply, exp.task, params,
-                            variables['batch_stats'], m,
-                            data.hessian_batches))
-
-  def prune(params, m, fraction):
+  def prune(params, masks, fraction):
     return pruning.prune_layerwise(
-        params, m, scaled_rates(p.layer_rates, p.rate, fraction))
+        params, masks, scaled_rates(p.layer_rates, p.rate, fraction))
+  return prune
 
-  measured = landscape.max_prune_fraction(
-      loss_at, variables['params'], masks, prune, spec.basin_threshold,
-      steps=spec.bisection_steps)
-  # The rule needs no loss evaluation: a finer bisection (2^-20) is cheap,
-  # and its fractions are often far below the measured ones.
-  predicted = landscape.predicted_max_fraction(
-      variables['params'], masks, prune, lambda_max, spec.basin_threshold,
-      steps=max(spec.bisection_steps, PREDICTED_STEPS))
+
+def measured_fraction(exp: Experiment, solution: Solution, data: Data,
+                      spec: Spec) -> basin_lib.Bisection:
+  """The largest one-shot fraction whose projection raises the training
+  loss by at most ``spec.basin_threshold`` (bisection)."""
+  masks, variables = solution
+  return landscape.max_prune_fraction(
+      loss_at(exp, variables, data), variables['params'], masks,
+      prune_fn(exp), spec.basin_threshold, steps=spec.bisection_steps)
+
+
+def predicted_fraction(exp: Experiment, solution: Solution, spec: Spec,
+                       lambda_max: float) -> basin_lib.Bisection:
+  """The largest fraction with ``0.5 * lambda_max * ||delta||^2 <=
+  spec.basin_threshold``. The rule needs no loss evaluation: a finer
+  bisection (2^-20) is cheap, and its fractions are often far below the
+  measured ones."""
+  masks, variables = solution
+  return landscape.predicted_max_fraction(
+      variables['params'], masks, prune_fn(exp), lambda_max,
+      spec.basin_threshold, steps=max(spec.bisection_steps, PREDICTED_STEPS))
+
+
+def basin(exp: Experiment, solution: Solution, data: Data, spec: Spec,
+          lambda_max: float) -> dict[str, Any]:
+  """The largest one-shot magnitude prune fraction of a solution, measured
+  (loss increase) and predicted (top eigenvalue): ``landscape.basin``."""
+  measured = measured_fraction(exp, solution, data, spec)
+  predicted = predicted_fraction(exp, solution, spec, lambda_max)
   return {'max_fraction_measured': measured.fraction,
           'max_fraction_predicted': predicted.fraction,
           'basin_tried': measured.tried}

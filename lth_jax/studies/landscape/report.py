@@ -1,24 +1,27 @@
-"""Tables and figures of the landscape study (rows from ``runner.run``).
+"""Tables of the landscape study (rows from ``runner.run``); figures in
+``figures``.
 
-Verdicts use replicates as the unit: a replicate's value is its mean over
-levels, and a variant's 95 % t-interval is over its replicates. A variant
-is *connected* when the interval of its level-to-level error barrier lies
+Verdicts use replicates as the unit and ``analysis.verdicts``' 95 % t
+intervals: a replicate's value is its mean over levels; a variant is
+*connected* when the interval of its level-to-level error barrier lies
 below the threshold (2 %), *not connected* when it lies above, and
-*undecided* otherwise.
+*undecided* otherwise (``verdicts.against``). The landscape rules'
+trunks (``schedule``) are compared level by level with the fixed-rate
+trunk they replace, paired by replicate (replicate i of both shares its
+seeds and its level 0), and each of their tickets with its dense network
+(``verdicts.winning_ticket``).
 """
 import csv
 import io
 import pathlib
 from typing import Any, Iterable
 
-import matplotlib
+import numpy as np
+from scipy import stats
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from scipy import stats  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from lth_jax import files  # pylint: disable=g-import-not-at-top,wrong-import-position
+from lth_jax import files
+from lth_jax.analysis import verdicts
+from lth_jax.studies.landscape import figures
 
 Rows = list[dict[str, Any]]
 #: Per-cell columns of ``cells.csv``.
@@ -28,7 +31,7 @@ CELL_COLUMNS = ('variant', 'rate', 'lr_factor', 'level', 'replicate',
                 'loss_barrier_next', 'next_test_acc',
                 'barrier_next_random_reinit', 'next_test_acc_random_reinit',
                 'barrier_dense', 'max_fraction_measured',
-                'max_fraction_predicted')
+                'max_fraction_predicted', 'rule', 'early_stop_step')
 
 
 def t_interval(values: Iterable[float]) -> tuple[float, float, float]:
@@ -58,12 +61,21 @@ def per_replicate(rows: Rows, key: str) -> list[float]:
   return out
 
 
-def verdict(lo: float, hi: float, threshold: float) -> str:
-  if hi < threshold:
-    return 'connected'
-  if lo > threshold:
-    return 'not connected'
-  return 'undecided'
+#: ``verdicts.against(barriers, threshold)`` in the study's words.
+CONNECTIVITY = {verdicts.WORSE: 'connected', verdicts.BETTER: 'not connected',
+                verdicts.INDISTINGUISHABLE: 'undecided',
+                verdicts.INSUFFICIENT: verdicts.INSUFFICIENT}
+
+
+def connectivity(barriers: Iterable[float], threshold: float) -> str:
+  """Whether per-replicate barriers lie below ``threshold``.
+
+  >>> connectivity([0.001, 0.002, 0.0015], 0.02)
+  'connected'
+  >>> connectivity([0.01, 0.03, 0.05], 0.02)
+  'undecided'
+  """
+  return CONNECTIVITY[verdicts.against(list(barriers), threshold).verdict]
 
 
 def variant_table(rows: Rows, threshold: float) -> Rows:
@@ -81,13 +93,15 @@ def variant_table(rows: Rows, threshold: float) -> Rows:
     row = {'variant': name, 'rate': mine[0]['rate'],
            'lr_factor': mine[0]['lr_factor'], 'levels': last,
            'replicates': len({r['replicate'] for r in mine}),
-           'final_weights_pct': 100 * final[0]['weights_remaining'],
+           'final_weights_pct': 100 * float(np.mean(
+               [r['weights_remaining'] for r in final])),
            'dense_acc': 100 * float(np.mean(
                [r['test_acc'] for r in mine if r['level'] == 0])),
            'final_acc': 100 * float(np.mean([r['test_acc'] for r in final])),
            'barrier_pct': 100 * b, 'barrier_lo': 100 * b_lo,
            'barrier_hi': 100 * b_hi,
-           'verdict': verdict(b_lo, b_hi, threshold),
+           'verdict': connectivity(per_replicate(mine, 'barrier_next'),
+                                   threshold),
            'acc_change_pct': 100 * a, 'acc_change_lo': 100 * a_lo,
            'acc_change_hi': 100 * a_hi}
     ctrl = per_replicate(mine, 'barrier_next_random_reinit')
@@ -190,99 +204,144 @@ def markdown(variants: Rows, levels: Rows, rows: Rows) -> str:
   return '\n'.join(lines) + '\n'
 
 
-def _save(fig: Any, path: pathlib.Path) -> None:
-  tmp = path.with_name(f'.{path.name}.tmp.png')
-  fig.savefig(tmp, dpi=120, bbox_inches='tight')
-  plt.close(fig)
-  tmp.replace(path)
+def _by_replicate(rows: Rows, level: int, key: str) -> list[float]:
+  at = sorted((r for r in rows if r['level'] == level
+               and r.get(key) is not None), key=lambda r: r['replicate'])
+  return [100 * r[key] for r in at]
 
 
-def plot_barrier_vs_rate(rows: Rows, threshold: float, path: pathlib.Path
-                         ) -> None:
-  """Level-to-level barrier against the per-level prune rate."""
-  fig, ax = plt.subplots(figsize=(5.5, 3.8))
-  plain = [r for r in rows if r['lr_factor'] == 1 and 'barrier_next' in r]
-  rates = sorted({r['rate'] for r in plain})
-  for i, rate in enumerate(rates):
-    vals = [100 * r['barrier_next'] for r in plain if r['rate'] == rate]
-    ax.scatter(np.full(len(vals), 100 * rate) + np.linspace(-1, 1, len(vals)),
-               vals, s=10, color='C0', alpha=0.5,
-               label='trunk L->L+1 (each level, replicate)' if i == 0
-               else None)
-  ax.plot([100 * r for r in rates],
-          [100 * np.mean([r['barrier_next'] for r in plain
-                          if r['rate'] == rate]) for rate in rates],
-          color='C0', marker='o', label='trunk mean')
-  ctrl = [r for r in rows if 'barrier_next_random_reinit' in r]
-  if ctrl:
-    ax.scatter([100 * r['rate'] + 2 for r in ctrl],
-               [100 * r['barrier_next_random_reinit'] for r in ctrl], s=10,
-               color='C3', marker='x', label='to random-reinit L+1')
-  high = [r for r in rows if r['lr_factor'] != 1 and 'barrier_next' in r]
-  if high:
-    ax.scatter([100 * r['rate'] - 2 for r in high],
-               [100 * r['barrier_next'] for r in high], s=14, color='C1',
-               marker='^', label=f"learning rate x{high[0]['lr_factor']:g}")
-  ax.axhline(100 * threshold, color='grey', ls='--', lw=1)
-  shown = [100 * v for r in rows for k, v in r.items()
-           if k.startswith('barrier_next') and v is not None]
-  ax.set_ylim(min(-0.5, min(shown) * 1.5), max(shown) * 1.5)
-  ax.set_xlabel('prune rate per level (% of remaining weights)')
-  ax.set_ylabel('test error barrier L -> L+1 (%)')
-  ax.set_yscale('symlog', linthresh=1)
-  ax.legend(fontsize=7)
-  _save(fig, path)
+def nearest_fixed(rows: Rows, weights: float) -> tuple[str, int] | None:
+  """The fixed-rate (no rule, trunk learning rate) variant and level whose
+  mean weights remaining is nearest to ``weights`` (a fraction) in ratio."""
+  best = None
+  for r in level_table([r for r in rows if r['lr_factor'] == 1
+                        and not r.get('rule')]):
+    gap = abs(np.log(r['weights_remaining'] / weights))
+    if best is None or gap < best[0]:
+      best = (gap, r['variant'], r['level'])
+  return best and best[1:]
 
 
-def plot_eigenvalue_vs_level(rows: Rows, path: pathlib.Path) -> None:
-  """Top Hessian eigenvalue per level, one line per variant."""
-  fig, ax = plt.subplots(figsize=(5.5, 3.8))
-  for name in dict.fromkeys(r['variant'] for r in rows):
-    mine = [r for r in rows if r['variant'] == name]
-    levels = sorted({r['level'] for r in mine})
-    vals = [[r['lambda_max'] for r in mine if r['level'] == l]
-            for l in levels]
-    ax.errorbar(levels, [np.mean(v) for v in vals],
-                yerr=[np.std(v) for v in vals], marker='o', capsize=2,
-                label=name)
-  ax.set_xlabel('IMP level')
-  ax.set_ylabel('top Hessian eigenvalue (train loss)')
-  ax.set_yscale('log')
-  ax.legend(fontsize=7)
-  _save(fig, path)
+def rule_table(rows: Rows, reference: str) -> Rows:
+  """Per level of each landscape rule's trunk: its chosen fraction, its
+  weights, ticket accuracy and barrier to the next level beside
+  ``reference``'s at the same level (paired ``verdicts.compare``, in
+  percentage points), its accuracy against the fixed-rate level nearest in
+  weights (``nearest_fixed``, paired), and whether its ticket wins against
+  its dense network (``verdicts.winning_ticket``, paired)."""
+  ref = [r for r in rows if r['variant'] == reference]
+  out = []
+  for rule in dict.fromkeys(r['rule'] for r in rows if r.get('rule')):
+    mine = [r for r in rows if r.get('rule') == rule]
+    for level in sorted({r['level'] for r in mine}):
+      row = {'variant': mine[0]['variant'], 'level': level}
+      if level > 0:
+        row['fraction'] = float(np.mean(
+            [r['max_fraction_' + rule] for r in mine
+             if r['level'] == level - 1]))
+      for arm, arm_rows in (('rule', mine), ('ref', ref)):
+        for key in ('weights_remaining', 'test_acc', 'barrier_next'):
+          vals = _by_replicate(arm_rows, level, key)
+          row[f'{arm}_{key}'] = float(np.mean(vals)) if vals else None
+      for key in ('test_acc', 'barrier_next'):
+        a, b = _by_replicate(mine, level, key), _by_replicate(ref, level, key)
+        if a and len(a) == len(b):
+          c = verdicts.compare(a, b, paired=True)
+          row.update({f'{key}_diff': c.diff, f'{key}_lo': c.low,
+                      f'{key}_hi': c.high, f'{key}_verdict': c.verdict})
+      near = nearest_fixed(rows, row['rule_weights_remaining'] / 100)
+      if level > 0 and near:
+        other = [r for r in rows if r['variant'] == near[0]]
+        a = _by_replicate(mine, level, 'test_acc')
+        b = _by_replicate(other, near[1], 'test_acc')
+        c = verdicts.compare(a, b, paired=len(a) == len(b))
+        row.update(near=f'{near[0]} L{near[1]}', near_weights=float(
+            np.mean(_by_replicate(other, near[1], 'weights_remaining'))),
+                   near_test_acc=float(np.mean(b)), near_diff=c.diff,
+                   near_lo=c.low, near_hi=c.high, near_verdict=c.verdict)
+      if level > 0:
+        ticket = verdicts.winning_ticket(
+            _by_replicate(mine, level, 'test_acc'),
+            _by_replicate(mine, 0, 'test_acc'),
+            _by_replicate(mine, level, 'early_stop_step'),
+            _by_replicate(mine, 0, 'early_stop_step'), paired=True)
+        row['wins'] = {True: 'yes', False: 'no', None:
+                       verdicts.INSUFFICIENT}[ticket.wins]
+      out.append(row)
+  return out
 
 
-def plot_predicted_vs_measured(rows: Rows, path: pathlib.Path) -> None:
-  """Max one-shot prune fraction: eigenvalue rule against bisection."""
-  fig, ax = plt.subplots(figsize=(4.5, 4.2))
-  for name in dict.fromkeys(r['variant'] for r in rows):
-    mine = [r for r in rows if r['variant'] == name]
-    ax.scatter([r['max_fraction_measured'] for r in mine],
-               [r['max_fraction_predicted'] for r in mine], s=12,
-               label=name)
-  ax.plot([0, 1], [0, 1], color='grey', ls='--', lw=1)
-  ax.set_xlabel('measured max prune fraction (loss increase)')
-  ax.set_ylabel('predicted: 0.5 lambda_max ||delta||^2')
-  ax.set_xlim(0, 1)
-  ax.set_ylim(0, 1)
-  ax.legend(fontsize=7)
-  _save(fig, path)
+#: Verdict words for a difference of barriers (higher is not better).
+_BARRIER_WORDS = {verdicts.BETTER: 'higher', verdicts.WORSE: 'lower'}
 
 
-def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path
-                 ) -> dict[str, Any]:
-  """Writes ``cells.csv``, ``variants.csv``, ``landscape.md`` and the three
-  figures to ``out_dir``; returns the tables and the Markdown."""
+def _diff(row: dict[str, Any], key: str, words: dict[str, str] | None = None
+          ) -> str:
+  if f'{key}_diff' not in row:
+    return '-'
+  word = (words or {}).get(row[f'{key}_verdict'], row[f'{key}_verdict'])
+  if np.isnan(row[f'{key}_lo']):
+    return f"{row[f'{key}_diff']:+.2f} ({word})"
+  return (f"{row[f'{key}_diff']:+.2f} ({row[f'{key}_lo']:+.2f}, "
+          f"{row[f'{key}_hi']:+.2f}) {word}")
+
+
+def rule_markdown(rules: Rows, reference: str) -> str:
+  """``rule_table`` as Markdown (empty without rules)."""
+  if not rules:
+    return ''
+  lines = ['', f'| variant | level | fraction chosen | weights % | '
+           f'{reference} weights % | acc % | {reference} acc % | acc diff '
+           f'(95 % CI) | barrier L->L+1 % | {reference} barrier % | '
+           'barrier diff (95 % CI) | wins vs dense |', '|' + '---|' * 12]
+  near = ['', '| variant | level | weights % | acc % | fixed-rate level '
+          'nearest in weights | its weights % | its acc % | acc diff '
+          '(95 % CI) |', '|' + '---|' * 8]
+  for r in rules:
+    lines.append(
+        f"| {r['variant']} | {r['level']} | {_fmt(r.get('fraction'), 1, 3)}"
+        f" | {_fmt(r['rule_weights_remaining'])} | "
+        f"{_fmt(r['ref_weights_remaining'])} | {_fmt(r['rule_test_acc'])} | "
+        f"{_fmt(r['ref_test_acc'])} | {_diff(r, 'test_acc')} | "
+        f"{_fmt(r['rule_barrier_next'])} | {_fmt(r['ref_barrier_next'])} | "
+        f"{_diff(r, 'barrier_next', _BARRIER_WORDS)} | "
+        f"{r.get('wins', '-')} |")
+    if 'near' in r:
+      near.append(
+          f"| {r['variant']} | {r['level']} | "
+          f"{_fmt(r['rule_weights_remaining'])} | {_fmt(r['rule_test_acc'])}"
+          f" | {r['near']} | {_fmt(r['near_weights'])} | "
+          f"{_fmt(r['near_test_acc'])} | {_diff(r, 'near')} |")
+  return '\n'.join(lines + near) + '\n'
+
+
+def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path,
+                 reference: str = 'rate_20') -> dict[str, Any]:
+  """Writes ``cells.csv``, ``variants.csv``, ``rules.csv``,
+  ``landscape.md`` and the figures to ``out_dir``; returns the tables and
+  the Markdown. ``reference``: the fixed-rate variant the rules' trunks
+  are compared with. The spectral density figure has a panel per variant
+  whose rows hold densities."""
   out = pathlib.Path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   variants = variant_table(rows, threshold)
   levels = level_table(rows)
-  text = markdown(variants, levels, rows)
+  rules = rule_table(rows, reference)
+  text = markdown(variants, levels, rows) + rule_markdown(rules, reference)
+  if rules:
+    files.write_text_atomic(out / 'rules.csv', to_csv(rules, list(rules[0])))
   files.write_text_atomic(out / 'cells.csv', to_csv(rows, CELL_COLUMNS))
   files.write_text_atomic(out / 'variants.csv',
                           to_csv(variants, list(variants[0])))
   files.write_text_atomic(out / 'landscape.md', text)
-  plot_barrier_vs_rate(rows, threshold, out / 'barrier_vs_rate.png')
-  plot_eigenvalue_vs_level(rows, out / 'top_eigenvalue_vs_level.png')
-  plot_predicted_vs_measured(rows, out / 'predicted_vs_measured.png')
-  return {'variants': variants, 'levels': levels, 'markdown': text}
+  figures.plot_barrier_vs_rate(rows, threshold, out / 'barrier_vs_rate.png')
+  figures.plot_eigenvalue_vs_level(rows, out / 'top_eigenvalue_vs_level.png')
+  figures.plot_predicted_vs_measured(rows,
+                                     out / 'predicted_vs_measured.png')
+  figures.plot_accuracy_vs_weights(rows, out / 'accuracy_vs_weights.png')
+  figures.plot_density_per_level(
+      rows, list(dict.fromkeys(r['variant'] for r in rows
+                               if 'density_nodes' in r)),
+      out / 'spectral_density.png')
+  return {'variants': variants, 'levels': levels, 'rules': rules,
+          'markdown': text}

@@ -30,39 +30,35 @@ import ml_collections
 
 from lth_jax import data as data_lib
 from lth_jax import errors
-from lth_jax.lottery import imp
 from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.studies.landscape import measure
+from lth_jax.studies.landscape import schedule
 from lth_jax.studies.landscape import variants as variants_lib
 
 Log = Callable[[str], None]
-Solution = tuple[Any, dict[str, Any]]
 
 
-def spec_from_config(s: ml_collections.ConfigDict) -> measure.Spec:
-  return measure.Spec(
-      top_k=s.top_k, lanczos_iterations=s.lanczos_iterations,
-      trace_probes=s.trace_probes, num_alphas=s.num_alphas,
-      basin_threshold=s.basin_threshold, bisection_steps=s.bisection_steps)
+def variant_spec(s: ml_collections.ConfigDict, variant: variants_lib.Variant
+                 ) -> measure.Spec:
+  """The study's ``Spec`` for a variant: spectral densities only for
+  ``s.density_variants``."""
+  spec = measure.spec_from_config(s)
+  if variant.name not in s.density_variants:
+    spec = spec._replace(density_probes=0)
+  return spec
 
 
-def settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
+def settings(config: ml_collections.ConfigDict,
+             variant: variants_lib.Variant) -> dict[str, Any]:
   """What a variant's numbers depend on besides its trunk."""
   s = config.landscape
   keys = ('hessian_examples', 'hessian_batch_size', 'top_k',
           'lanczos_iterations', 'trace_probes', 'eval_examples',
           'num_alphas', 'basin_threshold', 'bisection_steps')
-  return {k: s[k] for k in keys}
-
-
-def load_solutions(exp: Experiment, levels: range, branch: str | None = None
-                   ) -> dict[int, list[Solution]]:
-  """Per level, each replicate's ``(masks, trained variables)``."""
-  likes = [exp.init_variables(r) for r in range(exp.config.replicates)]
-  return {level: [imp.load_level(exp, r, level, like, branch)
-                  for r, like in enumerate(likes)] for level in levels}
+  return {**{k: s[k] for k in keys},
+          'density_probes': variant_spec(s, variant).density_probes}
 
 
 def test_accuracy(exp: Experiment, replicate: int, level: int,
@@ -84,8 +80,8 @@ def measure_variant(exp: Experiment, variant: variants_lib.Variant,
                     log: Log = print) -> list[dict[str, Any]]:
   """The rows of one variant (see the module docstring)."""
   last = variant.config.pruning.levels
-  sol = load_solutions(exp, range(last + 1))
-  ctrl = {name: load_solutions(exp, range(1, last + 1), name)
+  sol = measure.load_solutions(exp, range(last + 1))
+  ctrl = {name: measure.load_solutions(exp, range(1, last + 1), name)
           for name in variant.controls}
   rows = []
   for level in range(last + 1):
@@ -93,10 +89,11 @@ def measure_variant(exp: Experiment, variant: variants_lib.Variant,
     curv = measure.level_curvature(exp, level, sol[level], data, spec)
     for r, c in enumerate(curv):
       row = {'variant': variant.name, 'rate': variant.rate,
-             'lr_factor': variant.lr_factor, 'level': level,
+             'lr_factor': variant.lr_factor, 'rule': variant.rule,
+             'level': level,
              'replicate': r, 'test_acc': test_accuracy(exp, r, level),
-             'weights_remaining': level_summary(exp, r, level)[
-                 'weights_remaining'], **c}
+             **{k: level_summary(exp, r, level)[k] for k in
+                ('weights_remaining', 'early_stop_step')}, **c}
       row.update(measure.basin(exp, sol[level][r], data, spec,
                                c['lambda_max']))
       if level < last:
@@ -148,14 +145,17 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
         '--workdir must differ from --trunk_workdir: the study '
         'never writes its results into the trunks.')
   s = config.landscape
-  spec = spec_from_config(s)
   todo = variants_lib.variants(config)
   dataset = dataset or data_lib.get_dataset(config.trunk.data)
   for variant in todo:
-    variants_lib.ensure_trained(variant, trunk_workdir, dataset, log)
-  want = settings(config)
+    if variant.rule:
+      schedule.ensure_trained(variant.config, trunk_workdir, s,
+                              variant_spec(s, variant), dataset, log)
+    else:
+      variants_lib.ensure_trained(variant, trunk_workdir, dataset, log)
   rows = []
   for variant in todo:
+    want = settings(config, variant)
     out = result_path(workdir, variant, trunk_workdir)
     if out.exists() and storage.read_json(out)['settings'] == want:
       rows += storage.read_json(out)['rows']
@@ -164,7 +164,8 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
     data = measure.study_data(exp, s.hessian_examples, s.hessian_batch_size,
                               s.eval_examples)
     new = {'settings': want,
-           'rows': measure_variant(exp, variant, data, spec, log)}
+           'rows': measure_variant(exp, variant, data,
+                                   variant_spec(s, variant), log)}
     storage.write_json(out, new)
     rows += json.loads(json.dumps(new['rows']))  # as a later run reads it
   return rows

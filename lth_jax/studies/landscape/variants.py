@@ -6,7 +6,8 @@ layer at half that rate, Frankle & Carbin 2019), ``rate_<pct>_lr_x<f>``
 also multiplies the learning rate by ``f`` (the positive control: too
 large a step breaks the connectivity between levels). Each variant has
 as many levels as it takes to reach ``min_density`` of the weights, at
-most ``max_levels``.
+most ``max_levels``. ``rule_<rule>`` (``schedule``) chooses each level's
+fraction from the landscape of the level before: ``max_levels`` levels.
 
 ``ensure_trained`` trains what is missing of a variant (trunk and
 controls) with ``lottery.imp`` and ``lottery.branches``; a variant whose
@@ -24,6 +25,7 @@ from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
 from lth_jax.runs import storage
+from lth_jax.studies.landscape import schedule
 from lth_jax.pruning import magnitude
 
 
@@ -36,12 +38,14 @@ class Variant(NamedTuple):
     lr_factor: the learning rate's multiple of the trunk's.
     controls: the branches (``lottery.branches``) trained beside it.
     config: its lottery config (locked).
+    rule: ``schedule.RULES``' entry that chooses its fractions, or None.
   """
   name: str
-  rate: float
+  rate: float | None
   lr_factor: float
   controls: tuple[str, ...]
   config: ml_collections.ConfigDict
+  rule: str | None = None
 
 
 def levels_for(rate: float, min_density: float, max_levels: int) -> int:
@@ -85,6 +89,20 @@ def make_variant(trunk: ml_collections.ConfigDict, rate: float,
                  float(lr_factor), tuple(controls), config)
 
 
+def rule_variant(trunk: ml_collections.ConfigDict, rule: str,
+                 max_levels: int) -> Variant:
+  """The trunk pruned by ``rule`` (``schedule``) for ``max_levels`` levels;
+  its output layer at half the hidden layers' fraction."""
+  base = make_variant(trunk, 0.2, 0.5, max_levels)
+  config = copy.deepcopy(base.config)
+  config.unlock()
+  config.pruning.strategy = schedule.strategy_name(rule)
+  config.pruning.levels = max_levels
+  config.lock()
+  config_lib.validate(config)
+  return Variant(f'rule_{rule}', None, 1.0, (), config, rule)
+
+
 def variants(c: ml_collections.ConfigDict) -> list[Variant]:
   """Every variant of a study config (``configs/landscape_*.py``)."""
   s = c.landscape
@@ -93,6 +111,7 @@ def variants(c: ml_collections.ConfigDict) -> list[Variant]:
                       else ()) for r in s.rates]
   out += [make_variant(c.trunk, s.control_rate, s.min_density, s.max_levels,
                        lr_factor=f) for f in s.high_lr_factors]
+  out += [rule_variant(c.trunk, rule, s.max_levels) for rule in s.rules]
   names = [v.name for v in out]
   if len(set(names)) != len(names):
     raise errors.InputError(

@@ -3,21 +3,21 @@
 Per (method, density): the test accuracy at early stop (mean, standard
 deviation and count over replicates), training cost in dense-equivalent
 runs (FLOPs over one dense training run of ``T`` steps) and wall time per
-job. Verdicts compare each method with IMP at the same density by a
-Welch 95 % t-interval of the difference of means: ``better``/``worse``
-when the interval excludes 0, else ``tie``.
+job (a method's mean over all its densities, so that the compilation in
+its first batch is shared; IMP: per level, cumulative). Verdicts compare each method with IMP at the same density
+(``analysis.verdicts``: a Welch 95 % t-interval of the difference of
+means; ``better``/``worse`` when it excludes 0, else
+``indistinguishable``; fewer than 3 replicates: no verdict).
 """
-import math
 import pathlib
 from typing import Any
 
 import matplotlib
 import ml_collections
 import numpy as np
-from scipy import stats as scipy_stats
-
 from lth_jax import errors
 from lth_jax import files
+from lth_jax.analysis import verdicts
 from lth_jax.lottery import config as config_lib
 from lth_jax.studies.sparse_comparison import runner
 
@@ -36,71 +36,103 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
   >>> rows = aggregate([{'method': 'a', 'target_density': .5, 'density': .5,
   ...                    'early_stop_test_acc': a, 'dense_runs': 1.,
-  ...                    'wall_s': 2.} for a in (.9, .8)])
+  ...                    'wall_s': 2., 'replicate': r}
+  ...                   for r, a in enumerate((.9, .8))])
   >>> rows[0]['acc_mean'], rows[0]['n']
   (85.0, 2)
   """
   groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
+  walls: dict[str, list[float]] = {}
+  for r in records:
+    if r.get('wall_s') is not None and r['method'] != 'imp':
+      walls.setdefault(r['method'], []).append(r['wall_s'])
   for r in records:
     key = (r['method'], _density_key(r['target_density']))
     groups.setdefault(key, []).append(r)
   out = []
   for (method, density), rs in sorted(groups.items(),
                                       key=lambda kv: (-kv[0][1], kv[0][0])):
+    rs = sorted(rs, key=lambda r: r['replicate'])
     acc = np.array([100 * r['early_stop_test_acc'] for r in rs])
-    walls = [r['wall_s'] for r in rs if r.get('wall_s') is not None]
+    wall = (walls.get(method) if method != 'imp' else
+            [r['wall_s'] for r in rs if r.get('wall_s') is not None])
     out.append({
         'method': method, 'density': density,
         'density_actual': float(np.mean([r['density'] for r in rs])),
         'acc_mean': float(acc.mean()),
         'acc_std': float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
         'accs': acc.tolist(), 'n': len(acc),
+        'replicates': [r['replicate'] for r in rs],
         'dense_runs': float(np.mean([r['dense_runs'] for r in rs])),
-        'wall_s': float(np.mean(walls)) if walls else None})
+        'wall_s': float(np.mean(wall)) if wall else None})
   return out
 
 
-def welch_interval(a: list[float], b: list[float], level: float = 0.95
-                   ) -> tuple[float, float]:
-  """The ``level`` t-interval of ``mean(a) - mean(b)`` (Welch).
-
-  >>> lo, hi = welch_interval([1., 2., 3.], [1., 2., 3.])
-  >>> bool(lo < 0 < hi)
-  True
-  """
-  a, b = np.asarray(a, float), np.asarray(b, float)
-  va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-  diff = a.mean() - b.mean()
-  se = math.sqrt(va + vb)
-  if se == 0:
-    return diff, diff
-  dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-  half = scipy_stats.t.ppf(0.5 + level / 2, dof) * se
-  return diff - half, diff + half
-
-
 def verdict(row: dict[str, Any], imp: dict[str, Any] | None) -> str:
-  """``better``/``worse``/``tie`` against IMP at the same density."""
-  if imp is None or row['method'] == 'imp' or min(row['n'], imp['n']) < 2:
+  """Against IMP: ``analysis.verdicts.compare``, the 95 % interval of the
+  difference of means, paired when both hold the same replicates (they
+  share the replicate's init and data order), else Welch's.
+
+  >>> imp = {'method': 'imp', 'accs': [97.0, 97.1, 97.3],
+  ...        'replicates': [0, 1, 2]}
+  >>> row = {'method': 'a', 'accs': [98.1, 98.2, 98.3],
+  ...        'replicates': [0, 1, 2]}
+  >>> verdict(row, imp)
+  'better [+0.92, +1.21]'
+  >>> verdict(dict(row, replicates=[3, 4, 5]), imp)
+  'better [+0.75, +1.38]'
+  """
+  if imp is None or row['method'] == 'imp':
     return ''
-  lo, hi = welch_interval(row['accs'], imp['accs'])
-  word = 'better' if lo > 0 else 'worse' if hi < 0 else 'tie'
-  return f'{word} [{lo:+.2f}, {hi:+.2f}]'
+  c = verdicts.compare(row['accs'], imp['accs'],
+                       paired=row['replicates'] == imp['replicates'])
+  if c.verdict == verdicts.INSUFFICIENT:
+    return c.verdict
+  return f'{c.verdict} [{c.low:+.2f}, {c.high:+.2f}]'
+
+
+def nearest_imp(rows: list[dict[str, Any]], density: float
+                ) -> dict[str, Any] | None:
+  """IMP's level nearest ``density`` (in log density), or None.
+
+  IMP's levels land on a preset's densities exactly (rate 1 - 10^-0.1)
+  or within a few percent of them (coarser rates); either way the table
+  shows the level's own density.
+
+  >>> rows = [{'method': 'imp', 'density': d, 'density_actual': d}
+  ...         for d in (1.0, 0.46, 0.22, 0.1)]
+  >>> nearest_imp(rows, 0.2)['density_actual']
+  0.22
+  """
+  imp = [r for r in rows if r['method'] == 'imp']
+  if not imp:
+    return None
+  return min(imp, key=lambda r: abs(np.log(r['density_actual'] / density)))
+
+
+def _line(r: dict[str, Any], versus: str) -> str:
+  wall = '' if r['wall_s'] is None else f"{r['wall_s']:.1f}"
+  return (f"| {100 * r['density_actual']:.3g} % | {r['method']} | "
+          f"{r['acc_mean']:.2f} ({min(r['accs']):.2f}-{max(r['accs']):.2f})"
+          f", {r['n']} | "
+          f"{versus} | {r['dense_runs']:.3f} | {wall} |")
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
-  """The table: one line per method and density."""
-  imp = {r['density']: r for r in rows if r['method'] == 'imp'}
-  lines = ['| density | method | test acc. % (mean ± sd, n) | '
+  """The table: dense IMP, then per density IMP's nearest level and every
+  other method against it."""
+  lines = ['| density | method | test acc. %: mean (min-max), n | '
            'vs IMP (95 % CI of diff.) | training cost (dense runs) | '
            'wall s/job |', '|---|---|---|---|---|---|']
-  for r in rows:
-    wall = '' if r['wall_s'] is None else f"{r['wall_s']:.1f}"
-    lines.append(
-        f"| {100 * r['density_actual']:.3g} % | {r['method']} | "
-        f"{r['acc_mean']:.2f} ± {r['acc_std']:.2f} ({r['n']}) | "
-        f"{verdict(r, imp.get(r['density']))} | {r['dense_runs']:.3f} | "
-        f"{wall} |")
+  dense = [r for r in rows if r['method'] == 'imp' and r['density'] == 1.0]
+  lines += [_line(r, '') for r in dense]
+  for density in sorted({r['density'] for r in rows
+                         if r['method'] != 'imp'}, reverse=True):
+    imp = nearest_imp(rows, density)
+    if imp is not None:
+      lines.append(_line(imp, f'(IMP for {100 * density:.3g} %)'))
+    lines += [_line(r, verdict(r, imp)) for r in rows
+              if r['method'] != 'imp' and r['density'] == density]
   return '\n'.join(lines) + '\n'
 
 
@@ -114,7 +146,8 @@ def oneshot_markdown(records: list[dict[str, Any]]) -> str:
                       []).append(r)
   if not rows:
     return ''
-  lines = ['| density | method | test acc. % before fine-tuning | '
+  lines = ['| density | method | test acc. % before fine-tuning: mean '
+           '(min-max) | '
            'reconstruction error / magnitude\'s |', '|---|---|---|---|']
   for (density, method), rs in sorted(rows.items(),
                                       key=lambda kv: (-kv[0][0], kv[0][1])):
@@ -126,8 +159,8 @@ def oneshot_markdown(records: list[dict[str, Any]]) -> str:
       ratio = f'{err / ref:.3f}'
     before = [100 * r['start_test_acc'] for r in rs
               if r.get('start_test_acc') is not None]
-    acc = (f'{np.mean(before):.2f} ± {np.std(before, ddof=1):.2f}'
-           if len(before) > 1 else '')
+    acc = (f'{np.mean(before):.2f} ({min(before):.2f}-{max(before):.2f})'
+           if before else '')
     lines.append(f'| {100 * density:.3g} % | {method} | {acc} | {ratio} |')
   return '\n'.join(lines) + '\n'
 
@@ -138,15 +171,16 @@ def _style(method: str) -> dict[str, Any]:
   return {'marker': '.', 'linestyle': '--' if 'uniform' in method else '-'}
 
 
-#: The accuracy axis starts here; lower points are listed in the caption.
-Y_FLOOR = 85.0
+#: The accuracy axis spans this many points below the best mean; lower
+#: points are listed in the title.
+Y_RANGE = 12.0
 
 
 def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
   """Accuracy vs ``x`` (``'density'`` or ``'dense_runs'``), per method.
 
-  The y axis starts at ``Y_FLOOR`` (or lower where every point is);
-  points below it are named in the title.
+  The y axis starts ``Y_RANGE`` points below the best mean; points below
+  it are named in the title.
   """
   fig, ax = plt.subplots(figsize=(8, 5))
   ax.set_prop_cycle(color=plt.get_cmap('tab20').colors)
@@ -166,9 +200,10 @@ def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
   else:
     ax.set_xlabel('training cost (dense-equivalent training runs, FLOPs)')
   ax.set_ylabel('test accuracy at early stop (%)')
-  low = [r for r in rows if r['acc_mean'] < Y_FLOOR]
+  floor = max(r['acc_mean'] for r in rows) - Y_RANGE
+  low = [r for r in rows if r['acc_mean'] < floor]
   if len(low) < len(rows):
-    ax.set_ylim(bottom=Y_FLOOR)
+    ax.set_ylim(bottom=floor)
     if low:
       ax.set_title('below the axis: ' + ', '.join(
           f"{r['method']} at {100 * r['density_actual']:.2g} % "
@@ -183,7 +218,8 @@ def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
 def write_report(config: ml_collections.ConfigDict, workdir: str
                  ) -> dict[str, Any]:
   """Writes ``table.md``, ``table.csv`` and both figures; returns them."""
-  out_dir = config_lib.run_dir(config.trunk, workdir) / runner.STUDY_DIR
+  out_dir = runner.study_dir(config_lib.run_dir(config.trunk, workdir),
+                             config.study)
   records = runner.read_records(out_dir)
   if not records:
     raise errors.MissingInputError(

@@ -1,22 +1,28 @@
-"""Runs the sparse-training comparison: every method through the engine.
+"""Runs the sparse-training comparison: every method through the job runner.
 
 ``run(config, workdir)`` first runs (or reads) the IMP trunk of
 ``config.trunk`` (``lottery.imp``; its level 0 is the dense network the
-one-shot methods prune), then trains, for every density and replicate:
+one-shot methods prune), then, for every method and density, trains one
+batch of ``lottery.jobs`` (one job per replicate, labelled
+``'<method> at <density> %'``) through ``jobs.run``, the runner IMP's
+levels use:
 
-* the ``init`` methods together (one engine call, one program: masks are
-  arguments) for ``T`` steps;
-* the ``oneshot`` methods together, fine-tuned ``study.finetune_steps``;
-* each ``dst`` method (SET, RigL) for ``T`` steps, its masks inside the
+* ``init`` methods (random, SNIP, SynFlow) for ``T`` steps;
+* ``oneshot`` methods, fine-tuned ``study.finetune_steps`` from the pruned
+  dense trunk;
+* ``dst`` methods (SET, RigL) for ``T`` steps, their masks inside the
   ``sparse_optax`` state (``serial`` executor: a mask update is a
   ``lax.cond`` that ``vmap`` would turn into a select on every step).
 
-Each group writes ``<run>/sparse_comparison/<group>.jsonl``, one record
-per (method, density, replicate), when it finishes; a finished group is
-skipped when the run is resumed. Records hold the test accuracy at early
-stop (minimum validation loss), the actual density, the training FLOPs
-(``flops``; IMP pays for every level up to its own) and wall time (a
-group's time shared equally by its jobs).
+Each job writes its folder under the study's folder of the run
+(``study_dir``: ``<run>/sparse_comparison_<study tag>``, then
+``replicate_<r>/branch_<method>_<distribution>_<density>/level_0``):
+``trained/``, ``masks/`` (the final masks, SET/RigL's included),
+``metrics.jsonl`` and, last, ``summary.json``, the job's *record*: the
+test accuracy at early stop (minimum validation loss), the actual density,
+the training FLOPs (``flops``; IMP pays for every level up to its own) and
+wall time (its batch's time shared equally by its jobs). A finished job is
+never retrained: a killed run resumes at the first unfinished job.
 """
 import dataclasses
 import json
@@ -30,34 +36,56 @@ import ml_collections
 from lth_jax import files
 from lth_jax.lottery import experiment
 from lth_jax.lottery import imp
-from lth_jax.studies.init_pruning import runner as init_pruning
-from lth_jax.runs import storage
+from lth_jax.lottery import jobs
 from lth_jax.lottery import summaries
 from lth_jax.lottery.experiment import Experiment
 from lth_jax.pruning import masks as masks_lib
 from lth_jax.pruning import sparse_optax
+from lth_jax.runs import layout
+from lth_jax.runs import storage
+from lth_jax.studies.init_pruning import runner as init_pruning
 from lth_jax.studies.sparse_comparison import flops
 from lth_jax.studies.sparse_comparison import schema
 from lth_jax.studies.sparse_comparison import starts
 from lth_jax.training import activations
 from lth_jax.training import durations
-from lth_jax.training import engine
 from lth_jax.training import replicates
 from lth_jax.training import state as state_lib
 from lth_jax.training.progress import Progress
 
 PyTree = Any
-STUDY_DIR = 'sparse_comparison'
+STUDY = 'sparse_comparison'
+#: The IMP trunk's records and wall time, in the study's folder.
+IMP_RECORDS = 'imp.jsonl'
+IMP_WALL = 'imp_wall.json'
+#: The study fields the run used (written at the end).
+STUDY_CONFIG = 'study_config.json'
+
+
+def study_dir(run_dir: pathlib.Path, study: ml_collections.ConfigDict
+              ) -> pathlib.Path:
+  """The study's folder in the trunk's run (tag: ``schema.study_tag``)."""
+  return layout.RunLayout(run_dir).study_dir(STUDY, schema.study_tag(study))
+
+
+def job_dir(out_dir: pathlib.Path, method: schema.Method, density: float,
+            replicate: int) -> pathlib.Path:
+  """The folder of one (method, density, replicate) job.
+
+  >>> str(job_dir(pathlib.Path('s'), schema.Method('rigl', 'dst', 'erk'),
+  ...             0.05, 2))
+  's/replicate_2/branch_rigl_erk_0.05/level_0'
+  """
+  return layout.RunLayout(out_dir).level(
+      replicate, 0, f'{method.name}_{method.distribution}_{density:g}')
 
 
 @dataclasses.dataclass
-class Job:
-  """One state to train and what its record says about it."""
-  method: schema.Method
-  density: float
-  replicate: int
-  state: Any
-  extra: dict[str, Any]
+class Job(jobs.Job):
+  """A ``lottery.jobs.Job`` of the comparison and what its record says."""
+  method: schema.Method | None = None
+  density: float = 0.0
+  extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -86,22 +114,9 @@ def costs(exp: Experiment) -> Costs:
                flops.kernel_shapes(dense), exp.dataset.num_classes)
 
 
-def _train(exp: Experiment, jobs: list[Job], steps: int, label: str,
-           executor: replicates.Executor, progress: Progress
-           ) -> tuple[list[engine.Run], float]:
-  spec = dataclasses.replace(exp.loop_spec(), total_steps=steps,
-                             checkpoint_every=0)
-  tic = time.time()
-  runs = engine.train([j.state for j in jobs], exp.data, spec, executor,
-                      stop=exp.stop_rule(), label=label, progress=progress,
-                      names=[f'{j.method.label} at {j.density:g}, '
-                             f'replicate {j.replicate}' for j in jobs])
-  return runs, time.time() - tic
-
-
-def _record(job: Job, run: engine.Run, masks: PyTree, cost: float,
-            unit: float, wall: float) -> dict[str, Any]:
-  best = summaries.early_stop(run.rows)
+def _record(job: Job, rows: list[dict[str, Any]], masks: PyTree,
+            cost: float, unit: float, wall: float) -> dict[str, Any]:
+  best = summaries.early_stop(rows)
   leaves = masks_lib.mask_leaves(masks)
   kept = sum(int(jax.numpy.sum(m)) for m in leaves)
   size = sum(int(m.size) for m in leaves)
@@ -109,61 +124,68 @@ def _record(job: Job, run: engine.Run, masks: PyTree, cost: float,
           'kind': job.method.kind,
           'distribution': job.method.distribution,
           'target_density': job.density, 'density': kept / size,
-          'replicate': job.replicate,
+          'replicate': job.replicate, 'level': job.level,
           'early_stop_step': best['step'],
           'early_stop_test_acc': best['test_acc'],
-          'start_test_acc': run.rows[0]['test_acc'],
-          'final_test_acc': run.rows[-1]['test_acc'], 'flops': cost,
+          'start_test_acc': rows[0]['test_acc'],
+          'final_test_acc': rows[-1]['test_acc'], 'flops': cost,
           'dense_runs': cost / unit, 'wall_s': wall, **job.extra}
 
 
-def _init_jobs(exp, methods, densities):
-  jobs = []
-  for r in range(exp.config.replicates):
-    init = exp.init_variables(r)
-    for m in methods:
-      for d in densities:
-        masks = starts.init_masks(exp, m, r, d, init)
-        jobs.append(Job(m, d, r, exp.new_state(
-            init['params'], init['batch_stats'], masks, r), {}))
-  return jobs
+def _job(out_dir: pathlib.Path, method: schema.Method, density: float,
+         replicate: int, state: Any, extra: dict[str, Any] | None = None
+         ) -> Job:
+  return Job(replicate, job_dir(out_dir, method, density, replicate),
+             state, method=method, density=density, extra=extra or {})
 
 
-def _oneshot_jobs(exp, methods, densities, study):
-  jobs = []
-  for r in range(exp.config.replicates):
-    for m in methods:
-      for d in densities:
-        variables, masks, errors = starts.oneshot_start(
-            exp, m, r, d, study.calibration_size)
-        jobs.append(Job(m, d, r, exp.new_state(
-            variables['params'], variables['batch_stats'], masks, r),
-                        {'reconstruction_error': errors}))
-  return jobs
+def _init_job(exp, out_dir, method, density, r, study):
+  del study
+  init = exp.init_variables(r)
+  masks = starts.init_masks(exp, method, r, density, init)
+  return _job(out_dir, method, density, r, exp.new_state(
+      init['params'], init['batch_stats'], masks, r))
 
 
-def _dst_jobs(exp, method, densities, study):
-  tx = sparse_optax.wrap_optax(
-      exp.optimizer(), method.name, density=1.0,
-      total_steps=exp.total_steps, update_every=study.update_every,
-      drop_fraction=study.drop_fraction, stop_fraction=study.stop_fraction,
-      prunable=exp.config.pruning.prunable)
-  jobs = []
-  for r in range(exp.config.replicates):
-    init = exp.init_variables(r)
-    for d in densities:
-      masks = starts.dst_masks(exp, method, r, d, init['params'])
-      state = state_lib.create_train_state(
-          exp.model, masks_lib.apply_masks(init['params'], masks), None, tx,
-          exp.replicate_key(r, experiment.DATA_STREAM), init['batch_stats'])
-      sparse = state.opt_state._replace(
-          masks=masks, key=starts.method_key(exp, r, method.label, d))
-      jobs.append(Job(method, d, r, state.replace(opt_state=sparse), {}))
-  return jobs
+def _oneshot_job(exp, out_dir, method, density, r, study):
+  variables, masks, errors = starts.oneshot_start(
+      exp, method, r, density, study.calibration_size)
+  return _job(out_dir, method, density, r, exp.new_state(
+      variables['params'], variables['batch_stats'], masks, r),
+              {'reconstruction_error': errors})
 
 
-def _group_cost(c: Costs, study: ml_collections.ConfigDict, job: Job,
-                masks: PyTree, steps: int) -> float:
+def _dst_job(exp, out_dir, method, density, r, study):
+  tx = _dst_optimizer(exp, method.name, study)
+  init = exp.init_variables(r)
+  masks = starts.dst_masks(exp, method, r, density, init['params'])
+  state = state_lib.create_train_state(
+      exp.model, masks_lib.apply_masks(init['params'], masks), None, tx,
+      exp.replicate_key(r, experiment.DATA_STREAM), init['batch_stats'])
+  sparse = state.opt_state._replace(
+      masks=masks, key=starts.method_key(exp, r, method.label, density))
+  return _job(out_dir, method, density, r,
+              state.replace(opt_state=sparse))
+
+
+def _dst_optimizer(exp, name, study):
+  """SET/RigL around the trunk's optimizer (cached: one program each)."""
+  cache = exp.__dict__.setdefault('_sparse_optimizers', {})
+  if name not in cache:
+    cache[name] = sparse_optax.wrap_optax(
+        exp.optimizer(), name, density=1.0, total_steps=exp.total_steps,
+        update_every=study.update_every, drop_fraction=study.drop_fraction,
+        stop_fraction=study.stop_fraction,
+        prunable=exp.config.pruning.prunable)
+  return cache[name]
+
+
+#: kind -> the start of one job.
+STARTS = {'init': _init_job, 'oneshot': _oneshot_job, 'dst': _dst_job}
+
+
+def _cost(c: Costs, study: ml_collections.ConfigDict, job: Job,
+          masks: PyTree, steps: int) -> float:
   sparse = flops.forward_flops(c.positions, masks)
   kind = job.method.kind
   if kind == 'dst' and job.method.name == 'rigl':
@@ -183,21 +205,45 @@ def _group_cost(c: Costs, study: ml_collections.ConfigDict, job: Job,
   return cost
 
 
-def _run_group(exp, name, jobs, steps, executor, c, study, progress,
-               out_dir):
-  path = out_dir / f'{name}.jsonl'
-  if path.exists() or not jobs:
-    return
-  runs, wall = _train(exp, jobs, steps, name, executor, progress)
+def _finisher(c: Costs, study: ml_collections.ConfigDict, count: int
+              ) -> jobs.Finish:
+  """``jobs.Finish`` writing each job with its record as its summary.
+
+  Wall time: the time from this call to the batch's first finish (its
+  training), shared equally by the batch's ``count`` jobs.
+  """
+  tic, clock = time.time(), {}
   unit = flops.train_flops(c.dense, c.batch_size, c.steps)
-  records = []
-  for job, run in zip(jobs, runs):
-    masks = (sparse_optax.current_masks(run.state.opt_state)
-             if job.method.kind == 'dst' else run.state.masks)
-    records.append(_record(job, run, masks,
-                           _group_cost(c, study, job, masks, steps), unit,
-                           wall / len(jobs)))
-  files.write_jsonl(path, records)
+
+  def finish(exp: Experiment, job: Job, state: Any,
+             rows: list[dict[str, Any]]) -> dict[str, Any]:
+    wall = clock.setdefault('wall', (time.time() - tic) / count)
+    dst = job.method.kind == 'dst'
+    masks = (sparse_optax.current_masks(state.opt_state) if dst
+             else state.masks)
+    record = _record(job, rows, masks,
+                     _cost(c, study, job, masks, exp.total_steps), unit,
+                     wall)
+    jobs.write_trained(job, state.replace(masks=masks), rows, record)
+    return record
+  return finish
+
+
+def _run_method(exp: Experiment, out_dir: pathlib.Path,
+                method: schema.Method, densities: list[float],
+                study: ml_collections.ConfigDict, c: Costs,
+                progress: Progress) -> None:
+  """Trains the unfinished jobs of one method, a batch per density."""
+  for density in densities:
+    todo = [r for r in range(exp.config.replicates)
+            if not layout.JobDir(job_dir(out_dir, method, density,
+                                         r)).done()]
+    if not todo:
+      continue
+    batch = [STARTS[method.kind](exp, out_dir, method, density, r, study)
+             for r in todo]
+    jobs.run(exp, f'{method.label} at {100 * density:g} %', batch,
+             progress=progress, finish_job=_finisher(c, study, len(batch)))
 
 
 def imp_records(exp: Experiment, c: Costs, wall: dict[str, float]
@@ -221,7 +267,7 @@ def imp_records(exp: Experiment, c: Costs, wall: dict[str, float]
                if r == s['replicate'] and lv <= s['level'])
     out.append({
         'method': 'imp', 'name': 'imp', 'kind': 'imp',
-        'distribution': 'layerwise', 'level': s['level'],
+        'distribution': exp.config.pruning.strategy, 'level': s['level'],
         'target_density': s['weights_remaining'],
         'density': s['weights_remaining'], 'replicate': s['replicate'],
         'early_stop_step': s['early_stop_step'],
@@ -234,11 +280,25 @@ def imp_records(exp: Experiment, c: Costs, wall: dict[str, float]
 
 
 def read_records(out_dir: pathlib.Path) -> list[dict[str, Any]]:
-  """Every record of a finished (or partial) study."""
-  records = []
-  for path in sorted(out_dir.glob('*.jsonl')):
-    records += files.read_jsonl(path)
-  return records
+  """Every record of a finished (or partial) study: IMP's and each
+  finished job's summary."""
+  records = (files.read_jsonl(out_dir / IMP_RECORDS)
+             if (out_dir / IMP_RECORDS).exists() else [])
+  return records + storage.collect(out_dir, branch='*')
+
+
+def _run_trunk(exp: Experiment, out_dir: pathlib.Path,
+               progress: Progress) -> dict[str, Any]:
+  """Runs (or reads) the IMP trunk; its wall time per level."""
+  wall_path = out_dir / IMP_WALL
+  todo = [lv for lv in range(exp.config.pruning.levels + 1)
+          if not storage.level_done(exp.run_dir, 0, lv)]
+  tic = time.time()
+  imp.run_levels(exp, progress)
+  if todo:
+    files.write_json(wall_path, {'per_level': (time.time() - tic) / len(
+        todo), 'levels_trained_here': todo})
+  return files.read_json(wall_path) if wall_path.exists() else {}
 
 
 def run(config: ml_collections.ConfigDict, workdir: str,
@@ -248,7 +308,8 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   Args:
     config: ``trunk`` (a lottery config) and ``study``
       (``schema.default_study``).
-    workdir: results go to ``workdir/<trunk run-hash>/sparse_comparison``.
+    workdir: the trunk runs in ``workdir/<trunk run-hash>``, the study's
+      jobs in its ``study_dir``.
     dataset: optional preloaded ``lth_jax.data.Dataset`` (tests).
 
   Returns:
@@ -260,38 +321,24 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   densities = schema.parse_densities(study.densities)
   with imp.locked_experiment(config.trunk, workdir, dataset) as exp:
     progress = Progress(enabled=config.trunk.progress)
-    out_dir = exp.run_dir / STUDY_DIR
+    out_dir = study_dir(exp.run_dir, study)
     out_dir.mkdir(parents=True, exist_ok=True)
-    wall_path = out_dir / 'imp_wall.json'
-    todo = [lv for lv in range(config.trunk.pruning.levels + 1)
-            if not storage.level_done(exp.run_dir, 0, lv)]
-    tic = time.time()
-    imp.run_levels(exp, progress)
-    if todo:
-      files.write_json(wall_path, {'per_level': (time.time() - tic) / len(
-          todo), 'levels_trained_here': todo})
-    wall = files.read_json(wall_path) if wall_path.exists() else {}
+    wall = _run_trunk(exp, out_dir, progress)
     c = costs(exp)
-    by_kind = {k: [m for m in methods if m.kind == k]
-               for k in ('init', 'oneshot', 'dst')}
     finetune = durations.parse_duration(study.finetune_steps,
                                         exp.steps_per_epoch,
                                         'study.finetune_steps')
-    _run_group(exp, 'init', _init_jobs(exp, by_kind['init'], densities),
-               exp.total_steps, exp.executor, c, study, progress, out_dir)
-    if by_kind['oneshot'] and not (out_dir / 'oneshot.jsonl').exists():
-      _run_group(exp, 'oneshot', _oneshot_jobs(
-          exp, by_kind['oneshot'], densities, study), finetune,
-                 exp.executor, c, study, progress, out_dir)
-    for m in by_kind['dst']:
-      name = f'dst_{m.name}_{m.distribution}'
-      if not (out_dir / f'{name}.jsonl').exists():
-        _run_group(exp, name, _dst_jobs(exp, m, densities, study),
-                   exp.total_steps, replicates.Executor('serial'), c,
-                   study, progress, out_dir)
+    # Same data and executor cache; its own length or executor.
+    runs = {'init': exp,
+            'oneshot': dataclasses.replace(exp, total_steps=finetune),
+            'dst': dataclasses.replace(
+                exp, executor=replicates.Executor('serial'))}
+    for kind in ('init', 'oneshot', 'dst'):
+      for m in (m for m in methods if m.kind == kind):
+        _run_method(runs[kind], out_dir, m, densities, study, c, progress)
     if any(m.kind == 'imp' for m in methods):
-      files.write_jsonl(out_dir / 'imp.jsonl', imp_records(exp, c, wall))
+      files.write_jsonl(out_dir / IMP_RECORDS, imp_records(exp, c, wall))
     records = read_records(out_dir)
-  files.write_text_atomic(out_dir / 'config.json', json.dumps(
-      config.study.to_dict(), indent=1, sort_keys=True) + '\n')
+    files.write_text_atomic(out_dir / STUDY_CONFIG, json.dumps(
+        study.to_dict(), indent=1, sort_keys=True) + '\n')
   return records

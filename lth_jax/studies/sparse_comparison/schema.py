@@ -11,6 +11,8 @@ the model, data, optimizer, training length ``T`` and the IMP trunk
 * ``update_every``, ``drop_fraction``, ``stop_fraction``: SET/RigL;
 * ``calibration_size``: training examples Wanda/SparseGPT see.
 """
+import hashlib
+import json
 from typing import NamedTuple
 
 import ml_collections
@@ -24,7 +26,7 @@ from lth_jax.pruning import distributions
 #: steps), ``oneshot`` (pruned after dense training, then fine-tuned),
 #: ``imp`` (the trunk's levels).
 METHODS = {
-    'imp': ('imp', 'layerwise'),
+    'imp': ('imp', 'trunk'),
     'random': ('init', 'uniform'),
     'snip': ('init', 'global'),
     'synflow': ('init', 'global'),
@@ -54,16 +56,36 @@ def default_study() -> ml_collections.ConfigDict:
   """The study's fields with the published defaults."""
   s = ml_collections.ConfigDict()
   s.methods = ('imp,random:uniform,random:erk,snip,synflow,set:erk,'
-               'rigl:erk,rigl:uniform,magnitude:uniform,magnitude:global,'
-               'wanda,sparsegpt')
-  # IMP's levels at rate 0.5: every method is compared at equal density.
-  s.densities = '0.5,0.25,0.125,0.0625,0.03125'
+               'set:uniform,rigl:erk,rigl:uniform,magnitude:uniform,'
+               'magnitude:erk,magnitude:global,wanda:uniform,wanda:erk,'
+               'sparsegpt:uniform,sparsegpt:erk')
+  # The issue's densities: IMP levels 3, 7, 10, 13, 17 at 1 - 10^-0.1.
+  s.densities = '0.5,0.2,0.1,0.05,0.02'
   s.finetune_steps = '1000it'
   s.update_every = 100
   s.drop_fraction = 0.3
   s.stop_fraction = 0.75
   s.calibration_size = 128
   return s
+
+
+#: The fields that change a job's result (not which jobs run): their hash
+#: names the study's folder, so runs that differ in them never mix.
+JOB_FIELDS = ('finetune_steps', 'update_every', 'drop_fraction',
+              'stop_fraction', 'calibration_size')
+
+
+def study_tag(study: ml_collections.ConfigDict) -> str:
+  """Hash of ``JOB_FIELDS`` (``methods`` and ``densities`` add jobs).
+
+  >>> s = default_study()
+  >>> a = study_tag(s); s.densities = '0.5'; b = study_tag(s)
+  >>> s.calibration_size = 2048
+  >>> a == b, a == study_tag(s)
+  (True, False)
+  """
+  blob = json.dumps({k: study[k] for k in JOB_FIELDS}, sort_keys=True)
+  return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
 def parse_methods(spec: str) -> list[Method]:
@@ -81,7 +103,7 @@ def parse_methods(spec: str) -> list[Method]:
           f'{", ".join(sorted(METHODS))}.')
     kind, default = METHODS[name]
     dist = dist or default
-    allowed = {'imp': ('layerwise',), 'dst': distributions.DISTRIBUTIONS,
+    allowed = {'imp': ('trunk',), 'dst': distributions.DISTRIBUTIONS,
                'init': DISTRIBUTIONS, 'oneshot': DISTRIBUTIONS}[kind]
     if name == 'wanda':
       allowed = distributions.DISTRIBUTIONS  # compared per output unit

@@ -30,14 +30,15 @@ def load_level(level_dir: Any, like: dict[str, Any]
       ``summary.json``) or a tree in it is corrupt.
   """
   level_dir = pathlib.Path(level_dir)
-  if not (level_dir / layout.SUMMARY).exists():
+  job = layout.JobDir(level_dir)
+  if not job.done():
     state = 'unfinished (no summary.json)' if level_dir.is_dir() else (
         'missing')
     raise LevelReadError(f'level directory {level_dir} is {state}: run the '
                          'experiment to finish it before analysing it.')
   try:
-    masks = storage.load_tree(level_dir / layout.MASKS, like['masks'])
-    trained = storage.load_tree(level_dir / layout.TRAINED, like['variables'])
+    masks = storage.load_tree(job.masks, like['masks'])
+    trained = storage.load_tree(job.trained, like['variables'])
   except storage.CorruptTreeError as e:
     raise LevelReadError(f'level directory {level_dir} holds a corrupt '
                          f'tree ({e}); delete {level_dir} and run the '

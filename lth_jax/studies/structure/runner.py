@@ -20,6 +20,7 @@ import ml_collections
 import numpy as np
 
 from lth_jax import files
+from lth_jax.analysis import mask_paths
 from lth_jax.analysis import structure as structure_lib
 from lth_jax.runs import layout
 from lth_jax.studies.structure import levels as structure_levels
@@ -31,9 +32,11 @@ from lth_jax.training.progress import Progress
 
 
 def coverage_rule(dataset_name: str) -> str:
-  """The thesis's rule: moons + circles need every input, MNIST +
-  Fashion-MNIST only every output (blank border pixels may go)."""
-  return 'inputs_outputs' if dataset_name == 'moons_circles' else 'outputs'
+  """The thesis's rule: moons + circles (and its dependent control) need
+  every input, MNIST + Fashion-MNIST only every output (blank border pixels
+  may go)."""
+  return ('inputs_outputs' if dataset_name.startswith('moons_circles')
+          else 'outputs')
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5, 6))
@@ -73,7 +76,7 @@ def level_row(exp: Any, replicate: int, level: int, tasks: Sequence[Any],
   masks, trained = structure_levels.load_level(d, like)
   params = trained['params']
   s = structure_lib.analyse(masks, tasks, params, coverage)
-  summary = storage.read_json(d / layout.SUMMARY)
+  summary = storage.read_json(layout.JobDir(d).summary)
   row = {'replicate': replicate, 'level': level,
          'remaining': int(s.kept_weights.sum()),
          'active': int(s.active_weights.sum()),
@@ -128,8 +131,8 @@ def analyse_run(exp: Any, coverage: str | None = None,
   coverage = coverage or coverage_rule(cfg.data.name)
   tasks = two_task.tasks(cfg.data.name)
   names = [t[0] for t in tasks]
-  out_dir = exp.run_dir / 'structure'
-  out_dir.mkdir(parents=True, exist_ok=True)
+  out = layout.RunLayout(exp.run_dir).structure
+  out.path.mkdir(parents=True, exist_ok=True)
   rows, outcomes = [], []
   for r in range(cfg.replicates):
     init = exp.init_variables(r)
@@ -148,22 +151,22 @@ def analyse_run(exp: Any, coverage: str | None = None,
       masks, params, s = kept[show]
       title = f'replicate {r}, level {show} ({s.state})'
       structure_plots.draw_subnetworks(
-          masks, s, tasks, out_dir / f'subnetworks_r{r}.png', title)
+          masks, s, tasks, out.file(f'subnetworks_r{r}.png'), title)
       side = exp.dataset.train_images.shape[1:3]
       if len(side) == 2 and side[1] == 2 * side[0]:
         structure_plots.plot_relevance(
-            structure_lib.input_relevance(params, masks, tasks), names,
-            side, out_dir / f'relevance_r{r}.png', title)
-  files.write_csv(out_dir / 'levels.csv', [
+            mask_paths.input_relevance(params, masks, tasks), names,
+            side, out.file(f'relevance_r{r}.png'), title)
+  files.write_csv(out.file('levels.csv'), [
       {k: v for k, v in row.items()
        if k not in ('coverage', 'single_task_share')} for row in rows])
-  storage.write_json(out_dir / 'levels.json', rows)
-  storage.write_json(out_dir / 'replicates.json', outcomes)
+  storage.write_json(out.file('levels.json'), rows)
+  storage.write_json(out.file('replicates.json'), outcomes)
   if figures:
     structure_plots.plot_active_vs_remaining(
-        rows, out_dir / 'active_vs_remaining.png',
+        rows, out.file('active_vs_remaining.png'),
         f'{cfg.data.name}, {cfg.model_kwargs.to_dict().get("hidden")}')
-  return {'rows': rows, 'replicates': outcomes, 'dir': str(out_dir)}
+  return {'rows': rows, 'replicates': outcomes, 'dir': str(out.path)}
 
 
 def study(config: ml_collections.ConfigDict, workdir: str,
@@ -187,7 +190,12 @@ def study(config: ml_collections.ConfigDict, workdir: str,
     return analyse_run(exp, coverage, figures)
 
 
-def _mean(values: Sequence[Any]) -> str:
+def mean_range(values: Sequence[Any]) -> str:
+  """'mean (min-max)' of the values that are not None ('-' if none).
+
+  >>> mean_range([1, None, 3]), mean_range([2.0, 2.0]), mean_range([None])
+  ('2 (1-3)', '2.0', '-')
+  """
   values = [v for v in values if v is not None]
   if not values:
     return '-'
@@ -209,10 +217,10 @@ def level_table(rows: Sequence[dict[str, Any]], tasks: Sequence[str]) -> str:
     states = ', '.join(f'{s} {sum(r["state"] == s for r in at)}'
                        for s in structure_lib.STATES
                        if any(r['state'] == s for r in at))
-    cells = [str(level), _mean([r['remaining'] for r in at]),
-             _mean([r['active'] for r in at]),
-             _mean([r['components'] for r in at]), states]
-    cells += [_mean([100 * r[f'test_acc_{t}'] for r in at]) for t in tasks]
+    cells = [str(level), mean_range([r['remaining'] for r in at]),
+             mean_range([r['active'] for r in at]),
+             mean_range([r['components'] for r in at]), states]
+    cells += [mean_range([100 * r[f'test_acc_{t}'] for r in at]) for t in tasks]
     out.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(out)
 
@@ -230,24 +238,5 @@ def outcome_table(outcomes: Sequence[dict[str, Any]], tasks: Sequence[str]
              str(o.get('active_at_split', '-'))]
     cells += [('-' if f'test_acc_{t}_at_split' not in o else
                f'{100 * o[f"test_acc_{t}_at_split"]:.2f}') for t in tasks]
-    out.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(out)
-
-
-def sweep_table(by_width: dict[int, Sequence[dict[str, Any]]]) -> str:
-  """Markdown: per width, how the replicates end and where they split."""
-  head = ['width', 'weights', 'levels', 'separated', 'separated-degraded',
-          'degraded', 'interconnected', 'first split level',
-          'remaining at split', 'active at split']
-  out = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-  for width, outcomes in sorted(by_width.items()):
-    o = list(outcomes)
-    count = {k: sum(x['outcome'] == k for x in o) for k in (
-        'separated', 'separated-degraded', 'degraded', 'interconnected')}
-    cells = [str(width), str(o[0].get('weights', '-')),
-             str(o[0]['levels'] - 1)] + [str(v) for v in count.values()]
-    cells += [_mean([x['first_separated'] for x in o]),
-              _mean([x.get('remaining_at_split') for x in o]),
-              _mean([x.get('active_at_split') for x in o])]
     out.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(out)

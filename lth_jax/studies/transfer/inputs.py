@@ -5,6 +5,7 @@ from typing import Sequence
 
 import ml_collections
 
+from lth_jax import config_lists
 from lth_jax import errors
 
 
@@ -53,7 +54,7 @@ def check_vocabularies(source: ml_collections.ConfigDict,
     return
   names = {source.data.name, target.data.name}
   spec = source.data.text.shared_vocabulary
-  corpora = {n.strip() for n in spec.split(',')}
+  corpora = set(config_lists.items(spec))
   if not names <= corpora:
     raise errors.InputError(
         f'token ids of {source.data.name} and {target.data.name} mean other '

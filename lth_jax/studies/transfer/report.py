@@ -9,6 +9,7 @@ from lth_jax import lottery
 from lth_jax.analysis import plots
 from lth_jax.analysis import tables
 from lth_jax.analysis import verdicts
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.transfer import runner as transfer
 
@@ -59,10 +60,11 @@ def write_transfer_report(summaries: list[dict[str, Any]],
   if not summaries:
     raise NothingFinished('no finished levels to report: run the trunks '
                           'and the transfer first.')
-  out = pathlib.Path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
+  out = layout.StudyDir(out_dir)
+  out.path.mkdir(parents=True, exist_ok=True)
   rows = tables.aggregate(summaries)
-  paths = {'csv': out / 'results.csv', 'accuracy_png': out / 'accuracy.png'}
+  paths = {'csv': out.file('results.csv'),
+           'accuracy_png': out.file('accuracy.png')}
   tables.write_csv(rows, paths['csv'])
   plots.plot_accuracy(rows, paths['accuracy_png'], title)
   return {'rows': rows, 'markdown': transfer_markdown(rows), **paths}
@@ -200,11 +202,12 @@ def pair_report(config: Any, workdir: PathLike, out_workdir: PathLike,
   """
   source_hash = lottery.run_hash(config.source)
   target_hash = lottery.run_hash(config.target)
-  run_dir = pathlib.Path(out_workdir) / target_hash
+  run_dir = layout.RunLayout.of(out_workdir, target_hash)
   summaries = transfer_summaries(
-      pathlib.Path(workdir) / target_hash, run_dir, source_hash,
+      layout.RunLayout.of(workdir, target_hash).run_dir, run_dir.run_dir,
+      source_hash,
       config.transfer.head_mask, config.target.replicates)
   return write_transfer_report(
-      summaries, out_dir or run_dir / f'transfer_{source_hash}_report',
+      summaries, out_dir or run_dir.transfer_report(source_hash).path,
       f'{config.pair}: target {config.target.data.name} '
       f'{config.target.training.optimizer} (trunk = its own ticket)')

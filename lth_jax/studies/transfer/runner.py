@@ -34,13 +34,13 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from lth_jax import config_lists
 from lth_jax import errors
 from lth_jax import pruning
 from lth_jax.lottery import branches
 from lth_jax.lottery import config as config_lib
 from lth_jax.lottery import imp
 from lth_jax.lottery import jobs as jobs_lib
+from lth_jax.runs import layout
 from lth_jax.runs import storage
 from lth_jax.studies.transfer import inputs as transfer_inputs
 from lth_jax.studies.transfer import spec as spec_lib
@@ -59,6 +59,7 @@ VARIANTS = spec_lib.VARIANTS
 HEAD_MASKS = spec_lib.HEAD_MASKS
 TransferSpec = spec_lib.TransferSpec
 check_spec = spec_lib.check_spec
+parse_spec = spec_lib.parse_spec
 
 
 def in_head(path: str, head: str) -> bool:
@@ -296,7 +297,8 @@ def write_source_record(source: Experiment, target: Experiment,
                         spec: TransferSpec) -> None:
   """Writes ``<target-run>/transfer_<source-hash>.json``: where from, how."""
   storage.write_text_atomic(
-      target.run_dir / f'transfer_{source.run_dir.name}.json', json.dumps({
+      layout.RunLayout(target.run_dir).transfer_record(
+          source.run_dir.name), json.dumps({
           'source_run_dir': str(source.run_dir.resolve()),
           'source_hash': source.run_dir.name,
           'head': spec.head, 'head_mask': spec.head_mask,
@@ -342,22 +344,6 @@ def run_transfer(source_config: ml_collections.ConfigDict,
           target.run_dir, branch_name(source.run_dir.name, v,
                                       spec.head_mask))),
       key=lambda s: (s['level'], s['branch'], s['replicate']))
-
-
-def parse_spec(levels: str, variants: str, head: str,
-               head_mask: str) -> TransferSpec:
-  """A ``TransferSpec`` from comma-separated text (config fields).
-
-  >>> parse_spec('0, 7,15', 'ticket,random', '^output/', 'dense').levels
-  (0, 7, 15)
-  """
-  try:
-    parsed = config_lists.items(levels, int)
-  except ValueError as e:
-    raise errors.InputError(
-        f'transfer levels {levels!r} are not comma-separated '
-        'integers (e.g. "0,7,15").') from e
-  return TransferSpec(parsed, config_lists.items(variants), head, head_mask)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str,

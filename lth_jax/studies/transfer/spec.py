@@ -1,7 +1,15 @@
-"""What a ticket transfer trains: its levels, variants and head."""
+"""The transfer config's schema: what a ticket transfer trains.
+
+``config.transfer`` holds ``levels``, ``variants`` (real lists or comma
+text, read by ``config_lists``), ``head`` and ``head_mask``;
+``parse_spec`` makes a ``TransferSpec`` of them and ``check_spec`` checks
+it against the source trunk. Errors are ``errors.ConfigError`` naming the
+``transfer.<field>`` and the fix.
+"""
 import re
 from typing import NamedTuple
 
+from lth_jax import config_lists
 from lth_jax import errors
 
 VARIANTS = ('ticket', 'reinit', 'random')
@@ -34,26 +42,45 @@ def check_spec(spec: TransferSpec, source_levels: int) -> None:
   >>> check_spec(TransferSpec(levels=(16,)), source_levels=15)
   Traceback (most recent call last):
   ...
-  lth_jax.errors.InputError: transfer level 16 is not a level of the ...
+  lth_jax.errors.ConfigError: transfer.levels: transfer level 16 is not ...
   """
   if not spec.levels:
-    raise errors.InputError(
-        'no transfer levels given: pass e.g. levels=(0, 7, 15).')
+    raise errors.ConfigError(
+        'transfer.levels is empty: pass e.g. levels=(0, 7, 15).')
   for level in spec.levels:
     if isinstance(level, bool) or not isinstance(level, int) or not (
         0 <= level <= source_levels):
-      raise errors.InputError(f'transfer level {level!r} is not a level of the '
-                       f'source trunk (0-{source_levels}).')
+      raise errors.ConfigError(
+          f'transfer.levels: transfer level {level!r} is not a level of the '
+          f'source trunk (0-{source_levels}): pick levels it has.')
   unknown = sorted(set(spec.variants) - set(VARIANTS))
   if unknown or not spec.variants:
-    raise errors.InputError(f'unknown transfer variants {unknown or "(none)"}; '
-                     f'known: {", ".join(VARIANTS)}.')
+    raise errors.ConfigError(
+        f'transfer.variants: unknown transfer variants '
+        f'{unknown or "(none)"}; known: {", ".join(VARIANTS)}.')
   if spec.head_mask not in HEAD_MASKS:
-    raise errors.InputError(f'unknown head_mask {spec.head_mask!r}; known: '
-                     f'{", ".join(HEAD_MASKS)}.')
+    raise errors.ConfigError(
+        f'transfer.head_mask: unknown head_mask {spec.head_mask!r}; known: '
+        f'{", ".join(HEAD_MASKS)}.')
   try:
     re.compile(spec.head)
   except re.error as e:
-    raise errors.InputError(
-        f'transfer head {spec.head!r} is not a valid regex: '
+    raise errors.ConfigError(
+        f'transfer.head: {spec.head!r} is not a valid regex: '
         f'{e}.') from e
+
+
+def parse_spec(levels: str, variants: str, head: str,
+               head_mask: str) -> TransferSpec:
+  """A ``TransferSpec`` from comma-separated text (config fields).
+
+  >>> parse_spec('0, 7,15', 'ticket,random', '^output/', 'dense').levels
+  (0, 7, 15)
+  """
+  try:
+    parsed = config_lists.items(levels, int)
+  except ValueError as e:
+    raise errors.ConfigError(
+        f'transfer.levels={levels!r} are not comma-separated '
+        'integers (e.g. "0,7,15").') from e
+  return TransferSpec(parsed, config_lists.items(variants), head, head_mask)
