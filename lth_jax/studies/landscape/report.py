@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from lth_jax import files
+from lth_jax.runs import layout
 from lth_jax.analysis import verdicts
 from lth_jax.studies.landscape import figures
 
@@ -322,26 +323,30 @@ def write_report(rows: Rows, threshold: float, out_dir: str | pathlib.Path,
   the Markdown. ``reference``: the fixed-rate variant the rules' trunks
   are compared with. The spectral density figure has a panel per variant
   whose rows hold densities."""
-  out = pathlib.Path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
+  out = layout.StudyDir(out_dir)
+  out.path.mkdir(parents=True, exist_ok=True)
   variants = variant_table(rows, threshold)
   levels = level_table(rows)
   rules = rule_table(rows, reference)
   text = markdown(variants, levels, rows) + rule_markdown(rules, reference)
   if rules:
-    files.write_text_atomic(out / 'rules.csv', to_csv(rules, list(rules[0])))
-  files.write_text_atomic(out / 'cells.csv', to_csv(rows, CELL_COLUMNS))
-  files.write_text_atomic(out / 'variants.csv',
+    files.write_text_atomic(out.file('rules.csv'),
+                            to_csv(rules, list(rules[0])))
+  files.write_text_atomic(out.file('cells.csv'), to_csv(rows, CELL_COLUMNS))
+  files.write_text_atomic(out.file('variants.csv'),
                           to_csv(variants, list(variants[0])))
-  files.write_text_atomic(out / 'landscape.md', text)
-  figures.plot_barrier_vs_rate(rows, threshold, out / 'barrier_vs_rate.png')
-  figures.plot_eigenvalue_vs_level(rows, out / 'top_eigenvalue_vs_level.png')
+  files.write_text_atomic(out.file('landscape.md'), text)
+  figures.plot_barrier_vs_rate(rows, threshold,
+                               out.file('barrier_vs_rate.png'))
+  figures.plot_eigenvalue_vs_level(rows,
+                                   out.file('top_eigenvalue_vs_level.png'))
   figures.plot_predicted_vs_measured(rows,
-                                     out / 'predicted_vs_measured.png')
-  figures.plot_accuracy_vs_weights(rows, out / 'accuracy_vs_weights.png')
+                                     out.file('predicted_vs_measured.png'))
+  figures.plot_accuracy_vs_weights(rows,
+                                   out.file('accuracy_vs_weights.png'))
   figures.plot_density_per_level(
       rows, list(dict.fromkeys(r['variant'] for r in rows
                                if 'density_nodes' in r)),
-      out / 'spectral_density.png')
+      out.file('spectral_density.png'))
   return {'variants': variants, 'levels': levels, 'rules': rules,
           'markdown': text}

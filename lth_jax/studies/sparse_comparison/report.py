@@ -17,6 +17,7 @@ import ml_collections
 import numpy as np
 from lth_jax import errors
 from lth_jax import files
+from lth_jax.runs import layout
 from lth_jax.analysis import verdicts
 from lth_jax.lottery import config as config_lib
 from lth_jax.studies.sparse_comparison import runner
@@ -227,9 +228,10 @@ def write_report(config: ml_collections.ConfigDict, workdir: str
         'run experiments.sparse_comparison first.')
   rows = aggregate(records)
   markdown = to_markdown(rows) + '\n' + oneshot_markdown(records)
-  paths = {'table': out_dir / 'table.md', 'csv': out_dir / 'table.csv',
-           'accuracy_vs_density': out_dir / 'accuracy_vs_density.png',
-           'accuracy_vs_flops': out_dir / 'accuracy_vs_flops.png'}
+  out = layout.StudyDir(out_dir)
+  paths = {'table': out.file('table.md'), 'csv': out.file('table.csv'),
+           'accuracy_vs_density': out.file('accuracy_vs_density.png'),
+           'accuracy_vs_flops': out.file('accuracy_vs_flops.png')}
   files.write_text_atomic(paths['table'], markdown)
   columns = ['method', 'density', 'density_actual', 'acc_mean', 'acc_std',
              'n', 'dense_runs', 'wall_s']
