@@ -22,7 +22,7 @@ on one data set transfer the whole network (``head=''``). The 20 Newsgroups
 
 Options (comma-separated): ``pair=...`` (required), ``side=source|target``,
 ``preset=lth|test`` (``test``: 20 iterations, 2 levels, ``at=0+2``),
-``replicates=N`` (default 2), ``at=0+3+7+11+15`` (the levels transferred,
+``replicates=N`` (default 3), ``at=0+3+7+11+15`` (the levels transferred,
 ``+``-separated, in training order; the default), ``seed=S``.
 """
 import ml_collections

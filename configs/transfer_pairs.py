@@ -5,7 +5,8 @@ head regex)`` and a function giving a side's lottery config; ``pair_config``
 parses the options every such file takes: ``pair=...`` (required),
 ``side=source|target`` (that side's lottery config, for its trunk), no
 ``side`` (the transfer config, for ``experiments.transfer``),
-``preset=...``, ``replicates=N`` (default 2), ``at=L+L+...`` (the levels
+``preset=...``, ``replicates=N`` (default 3, the fewest a verdict
+uses), ``at=L+L+...`` (the levels
 transferred, in training order) and ``seed=S``.
 """
 from typing import Callable
@@ -40,7 +41,7 @@ def pair_config(arg: str | None, pairs: dict[str, tuple[str, str, str]],
   preset = options.pop('preset', presets[0])
   if preset not in presets:
     raise options_lib.unknown_preset(preset, presets)
-  replicates = int(options.pop('replicates', 2))
+  replicates = int(options.pop('replicates', 3))
   seed = int(options.pop('seed', 0))
   levels = options.pop('at', default_levels[preset])
   if options:
@@ -55,6 +56,7 @@ def pair_config(arg: str | None, pairs: dict[str, tuple[str, str, str]],
                      "'target' (or no side for the transfer config).")
   config = ml_collections.ConfigDict()
   config.pair = pair
+  _check_levels(levels, side_config(source, preset, replicates, seed))
   config.source = side_config(source, preset, replicates, seed)
   config.target = side_config(target, preset, replicates, seed)
   config.transfer = ml_collections.ConfigDict()
@@ -64,3 +66,14 @@ def pair_config(arg: str | None, pairs: dict[str, tuple[str, str, str]],
   config.transfer.head_mask = 'dense'
   config.lock()
   return config
+
+
+def _check_levels(levels: str, source: ml_collections.ConfigDict) -> None:
+  """Every level of ``at=`` exists in the source's IMP run."""
+  last = source.pruning.levels
+  for level in levels.split('+'):
+    if not level.isdigit() or int(level) > last:
+      raise ValueError(
+          f'config option at={levels!r}: level {level!r} is not a level of '
+          f'the source run, whose IMP levels are 0..{last}; pick levels in '
+          f'that range (for example at=0+{last}).')

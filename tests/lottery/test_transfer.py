@@ -1,5 +1,6 @@
 """Ticket transfer between configs (lth_jax.studies.transfer.runner)."""
 import hashlib
+import importlib
 import pathlib
 
 import jax
@@ -302,3 +303,16 @@ def test_report_tables_give_each_level_its_verdict():
       ['| x_to_y', '7'], ['| x_to_y', '15']]
   with pytest.raises(transfer_report.NothingFinished):
     transfer_report.write_transfer_report([], '/nonexistent/never', 't')
+
+
+@pytest.mark.parametrize('module,pair', [
+    ('transfer_text_cnn', 'newsgroups_to_reuters'),
+    ('transfer_lenet300', 'mnist_to_fashion')])
+def test_default_transfer_levels_exist_in_the_source_run(module, pair):
+  get_config = importlib.import_module(f'configs.{module}').get_config
+  config = get_config(f'pair={pair}')
+  levels = [int(x) for x in config.transfer.levels.split(',')]
+  assert max(levels) <= config.source.pruning.levels
+  assert config.source.replicates >= 3
+  with pytest.raises(ValueError, match='is not a level of the source run'):
+    get_config(f'pair={pair},at=0+{config.source.pruning.levels + 1}')

@@ -115,8 +115,11 @@ def test_killed_two_process_sweep_reruns_to_the_serial_results(
     if any(p.poll() is not None for p in procs):
       break
     time.sleep(0.2)
-  assert all(p.exists() for p in paused), mp_launch.wait(
-      procs, 5).outputs[0][-3000:]
+  if not all(p.exists() for p in paused):
+    outputs = mp_launch.wait(procs, 5).outputs
+    raise AssertionError('\n'.join(
+        f'--- process {i} ---\n{out[-3000:]}'
+        for i, out in enumerate(outputs)))
   # Both processes now wait, past level 0, holding the run's locks.
   assert sorted(p.name for p in run_dir.glob('lock*')) == [
       'lock', 'lock.process_1']

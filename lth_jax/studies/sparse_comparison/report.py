@@ -10,6 +10,7 @@ means; ``better``/``worse`` when it excludes 0, else
 ``indistinguishable``; fewer than 3 replicates: no verdict).
 """
 import pathlib
+import textwrap
 from typing import Any
 
 import matplotlib
@@ -175,6 +176,8 @@ def _style(method: str) -> dict[str, Any]:
 #: The accuracy axis spans this many points below the best mean; lower
 #: points are listed in the title.
 Y_RANGE = 12.0
+#: Characters per title line (the title wraps, never overflows the figure).
+TITLE_WIDTH = 110
 
 
 def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
@@ -206,9 +209,9 @@ def plot(rows: list[dict[str, Any]], x: str, path: pathlib.Path) -> None:
   if len(low) < len(rows):
     ax.set_ylim(bottom=floor)
     if low:
-      ax.set_title('below the axis: ' + ', '.join(
+      ax.set_title(textwrap.fill('below the axis: ' + ', '.join(
           f"{r['method']} at {100 * r['density_actual']:.2g} % "
-          f"({r['acc_mean']:.1f} %)" for r in low), fontsize=8)
+          f"({r['acc_mean']:.1f} %)" for r in low), TITLE_WIDTH), fontsize=8)
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=7, ncol=2)
   fig.tight_layout()
