@@ -36,7 +36,9 @@ def initialize() -> tuple[int, int]:
   i = int(os.environ['LTH_PROCESS_ID'])
   jax.distributed.initialize(
       coordinator_address=os.environ['LTH_COORDINATOR'], num_processes=n,
-      process_id=i, initialization_timeout=120)
+      process_id=i, initialization_timeout=120,
+      # A process whose peer died exits within a minute, not after 5.
+      shutdown_timeout_seconds=60)
   jax.devices()  # Joins the global topology now, not inside the run.
   return i, n
 
@@ -77,6 +79,23 @@ def start(script: str, n: int, args: list[str], env: dict | None = None,
         stderr=subprocess.STDOUT, text=True))
     procs[-1].log = log
   return procs
+
+
+#: What JAX's distributed runtime (coordination service, gloo) prints when
+#: it gives up, e.g. on a machine so loaded that a peer misses a deadline.
+RUNTIME_FAILURES = ('DEADLINE_EXCEEDED', 'UNAVAILABLE', 'CoordinationService',
+                    'Gloo', 'gloo')
+
+
+def runtime_failure(outputs: list[str]) -> bool:
+  """Whether a failed launch's outputs show the runtime, not our code, failing.
+
+  >>> runtime_failure(['Barrier result: DEADLINE_EXCEEDED', ''])
+  True
+  >>> runtime_failure(['ValueError: bad mask', ''])
+  False
+  """
+  return any(marker in out for out in outputs for marker in RUNTIME_FAILURES)
 
 
 def _output(p: subprocess.Popen) -> str:

@@ -13,8 +13,10 @@ to float reassociation. Each process writes only its own replicates: every
 tree of replicate r holds its arrays in orbax's ``ocdbt.process_<i>/`` of
 the process that holds r under ``shard`` (r // 2).
 """
+import shutil
 import signal
 import time
+import warnings
 
 import jax
 import numpy as np
@@ -105,21 +107,43 @@ def serial(tmp_path_factory):
   return read_run(workdir / lottery.run_hash(config))
 
 
+def start_and_pause(workdir, attempts=2):
+  """Starts the 2-process sweep; returns its processes once both paused.
+
+  A launch that JAX's distributed runtime gave up on (a peer missed a
+  gloo or coordination deadline on a starved machine) is started again in
+  a clean directory, once; any other failure fails the test at once.
+  """
+  paused = [workdir / f'paused.process_{i}' for i in range(2)]
+  for attempt in range(attempts):
+    procs = mp_launch.start(WORKER, 2, [str(workdir), 'shard', PAUSE])
+    deadline = time.time() + 420
+    while not all(p.exists() for p in paused) and time.time() < deadline:
+      if any(p.poll() is not None for p in procs):
+        break
+      time.sleep(0.2)
+    if all(p.exists() for p in paused):
+      return procs
+    for p in procs:
+      p.kill()
+    outputs = mp_launch.wait(procs, 30).outputs
+    report = '\n'.join(f'--- process {i} ---\n{out[-3000:]}'
+                       for i, out in enumerate(outputs))
+    if attempt + 1 == attempts or not mp_launch.runtime_failure(outputs):
+      raise AssertionError(report)
+    warnings.warn(f'the distributed runtime failed; starting again:\n{report}')
+    for path in workdir.iterdir():
+      if path.is_dir():
+        shutil.rmtree(path)
+      else:
+        path.unlink()
+  raise AssertionError('unreachable')
+
+
 def test_killed_two_process_sweep_reruns_to_the_serial_results(
     tmp_path, serial):
   run_dir = tmp_path / lottery.run_hash(mp_sweep_config.sweep_config())
-  procs = mp_launch.start(WORKER, 2, [str(tmp_path), 'shard', PAUSE])
-  paused = [tmp_path / f'paused.process_{i}' for i in range(2)]
-  deadline = time.time() + 420
-  while not all(p.exists() for p in paused) and time.time() < deadline:
-    if any(p.poll() is not None for p in procs):
-      break
-    time.sleep(0.2)
-  if not all(p.exists() for p in paused):
-    outputs = mp_launch.wait(procs, 5).outputs
-    raise AssertionError('\n'.join(
-        f'--- process {i} ---\n{out[-3000:]}'
-        for i, out in enumerate(outputs)))
+  procs = start_and_pause(tmp_path)
   # Both processes now wait, past level 0, holding the run's locks.
   assert sorted(p.name for p in run_dir.glob('lock*')) == [
       'lock', 'lock.process_1']
