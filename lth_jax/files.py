@@ -237,6 +237,11 @@ def save_tree(path: PathLike, tree: Any) -> None:
   if isinstance(ckpt, ocp.AsyncCheckpointer):
     ckpt.wait_until_finished()
   write_json(new / DIGEST_FILE, {'sha256': tree_digest(host)})
+  if not tree_exists(new):  # Never rename a tree without its files.
+    raise CorruptTreeError(
+        f'{new} lost its files while it was written: another process '
+        'removed it as a leftover. Remove stale files only once every '
+        'process has finished writing (runs.storage.remove_stale_together).')
   if path.exists():
     os.replace(path, old)
   os.replace(new, path)

@@ -148,9 +148,7 @@ def locked_experiment(config: ml_collections.ConfigDict, workdir: str,
   config_lib.validate(config)
   run_dir = config_lib.run_dir(config, workdir)
   with run_lock.RunLock(run_dir):
-    if processes.is_primary():
-      storage.remove_stale(run_dir)
-    processes.barrier('stale removed')
+    storage.remove_stale_together(run_dir, 'run locked')
     exp = Experiment.setup(config, workdir, dataset)
     exp.write_config()
     yield exp

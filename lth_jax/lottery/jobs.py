@@ -89,9 +89,7 @@ def train(exp: Experiment, label: str, jobs: Sequence[Job],
   checkpoints. ``label`` names the batch in logs and errors (``'level 3'``,
   ``'k=500 copies'``); every process must pass the same one. ``program``
   replaces the config's loop, step and evaluation (None: the config's)."""
-  if processes.is_primary():
-    storage.remove_stale(exp.run_dir)  # what earlier kills left behind
-  processes.barrier(f'stale removed before {label}')
+  storage.remove_stale_together(exp.run_dir, label)  # what kills left
   return exp.train([j.state for j in jobs], [j.out_dir for j in jobs],
                    label=label, hooks=hooks, progress=progress,
                    names=[f'replicate {j.replicate}' for j in jobs],

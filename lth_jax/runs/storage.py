@@ -37,6 +37,7 @@ from lth_jax.files import write_json
 from lth_jax.files import write_jsonl
 from lth_jax.files import write_text_atomic
 from lth_jax.runs import layout
+from lth_jax.runs import processes
 from lth_jax.runs.layout import JobDir
 from lth_jax.runs.layout import RunLayout
 
@@ -77,6 +78,21 @@ def remove_stale(run_dir: PathLike) -> list[pathlib.Path]:
     if p.exists():
       remove(p)
   return stale
+
+
+def remove_stale_together(run_dir: PathLike, label: str) -> None:
+  """``remove_stale`` in a run that every process writes to.
+
+  Each process first finishes its writes (a barrier): a tree another
+  process is still writing sits under a staging name that looks stale, and
+  removing it would leave that tree without its files. Process 0 then
+  removes, and nobody writes before it is done (a second barrier). Every
+  process calls it with the same ``label``; alone, it is ``remove_stale``.
+  """
+  processes.barrier(f'writes done before removing stale ({label})')
+  if processes.is_primary():
+    remove_stale(run_dir)
+  processes.barrier(f'stale removed ({label})')
 
 
 def checkpoint_dir(out_dir: PathLike) -> pathlib.Path:

@@ -81,23 +81,6 @@ def start(script: str, n: int, args: list[str], env: dict | None = None,
   return procs
 
 
-#: What JAX's distributed runtime (coordination service, gloo) prints when
-#: it gives up, e.g. on a machine so loaded that a peer misses a deadline.
-RUNTIME_FAILURES = ('DEADLINE_EXCEEDED', 'UNAVAILABLE', 'CoordinationService',
-                    'Gloo', 'gloo')
-
-
-def runtime_failure(outputs: list[str]) -> bool:
-  """Whether a failed launch's outputs show the runtime, not our code, failing.
-
-  >>> runtime_failure(['Barrier result: DEADLINE_EXCEEDED', ''])
-  True
-  >>> runtime_failure(['ValueError: bad mask', ''])
-  False
-  """
-  return any(marker in out for out in outputs for marker in RUNTIME_FAILURES)
-
-
 def _output(p: subprocess.Popen) -> str:
   p.log.seek(0)
   return p.log.read()

@@ -6,7 +6,13 @@ With ``PAUSE`` (a barrier name such as ``'level 0 saved'``), the process
 stops for good once every process has passed that barrier: it writes
 ``WORKDIR/paused.process_<i>`` and sleeps until it is killed. A test then
 kills the sweep at a known state, not after a guessed number of seconds.
+
+With ``LTH_SLOW_WRITER=<i>`` in its environment, process ``i`` takes a
+second over every JSON file it writes (a tree's digest is written while the
+tree is still under its staging name): the way a starved host writes, so
+that its peers run ahead while its writes are in flight.
 """
+import os
 import pathlib
 import sys
 import time
@@ -28,8 +34,21 @@ def pause_after(barrier_name: str, workdir: str, process: int) -> None:
   processes.barrier = barrier_then_pause
 
 
+def slow_writes() -> None:
+  """Makes every JSON write of this process take a second longer."""
+  from lth_jax import files  # pylint: disable=import-outside-toplevel
+  write_json = files.write_json
+
+  def slow_write_json(*args, **kwargs):
+    time.sleep(1.0)
+    write_json(*args, **kwargs)
+  files.write_json = slow_write_json
+
+
 def main(workdir: str, strategy: str, pause: str | None = None) -> None:
   process, _ = launch.initialize()
+  if os.environ.get('LTH_SLOW_WRITER') == str(process):
+    slow_writes()
   from lth_jax import lottery  # pylint: disable=import-outside-toplevel
   from conftest import tiny_dataset  # pylint: disable=import-outside-toplevel
   import mp_sweep_config  # pylint: disable=import-outside-toplevel

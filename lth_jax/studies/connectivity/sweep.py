@@ -370,7 +370,7 @@ def run(config: ml_collections.ConfigDict, trunk_workdir: str, workdir: str,
   with run_lock.RunLock(out_dir):
     check_settings(out_dir, {'trunk': str(trunk_dir.resolve()),
                              'steps': total, **spec.measurement()})
-    storage.remove_stale(out_dir)
+    storage.remove_stale_together(out_dir, 'connectivity locked')
     capture_rewind_points(exp, trunk_dir, out_dir, spec.replicates,
                           spec.rewind_steps, log)
     data = instability.path_data(exp.data, spec,

@@ -36,7 +36,7 @@ def run(config: ml_collections.ConfigDict, workdir: str,
   exp = Experiment.setup(config.trunk, workdir, dataset)
   p = validation.plan(config.masking, exp, exp.init_variables(0)['params'])
   with run_lock.RunLock(exp.run_dir):
-    storage.remove_stale(exp.run_dir)
+    storage.remove_stale_together(exp.run_dir, 'early masking locked')
     exp.write_config()
     replay.ensure_dense(exp)
     replay.capture(exp, p)
