@@ -134,16 +134,21 @@ def test_killed_two_process_sweep_reruns_to_the_serial_results(
     tmp_path, serial):
   run_dir = tmp_path / lottery.run_hash(mp_sweep_config.sweep_config())
   procs = start_and_pause(tmp_path)
-  # Both processes now wait, past level 0, holding the run's locks.
-  assert sorted(p.name for p in run_dir.glob('lock*')) == [
-      'lock', 'lock.process_1']
-  with pytest.raises(run_lock.RunLockedError):
-    with run_lock.RunLock(run_dir):
-      pass
-  assert all(storage.level_done(run_dir, r, 0) for r in range(R))
-  # Process 1 wrote slowly: none of its trees lost a file to process 0.
-  assert_same_run(read_run(run_dir, levels=1),
-                  {key: v for key, v in serial.items() if key[1] == 0})
+  try:
+    # Both processes now wait, past level 0, holding the run's locks.
+    assert sorted(p.name for p in run_dir.glob('lock*')) == [
+        'lock', 'lock.process_1']
+    with pytest.raises(run_lock.RunLockedError):
+      with run_lock.RunLock(run_dir):
+        pass
+    assert all(storage.level_done(run_dir, r, 0) for r in range(R))
+    # Process 1 wrote slowly: none of its trees lost a file to process 0.
+    assert_same_run(read_run(run_dir, levels=1),
+                    {key: v for key, v in serial.items() if key[1] == 0})
+  except BaseException:
+    for p in procs:  # The paused processes would sleep forever.
+      p.kill()
+    raise
   procs[1].send_signal(signal.SIGKILL)  # One host dies ...
   assert procs[1].wait(30) == -signal.SIGKILL
   procs[0].send_signal(signal.SIGKILL)  # ... then the job is ended.
