@@ -8,9 +8,9 @@ stops for good once every process has passed that barrier: it writes
 kills the sweep at a known state, not after a guessed number of seconds.
 
 With ``LTH_SLOW_WRITER=<i>`` in its environment, process ``i`` takes a
-second over every JSON file it writes (a tree's digest is written while the
-tree is still under its staging name): the way a starved host writes, so
-that its peers run ahead while its writes are in flight.
+second over every tree's digest, which it writes while the tree is still
+under its staging name: the way a starved host writes, so that its peers
+run ahead while its writes are in flight.
 """
 import os
 import pathlib
@@ -35,13 +35,14 @@ def pause_after(barrier_name: str, workdir: str, process: int) -> None:
 
 
 def slow_writes() -> None:
-  """Makes every JSON write of this process take a second longer."""
+  """Makes this process take a second longer over every staged tree."""
   from lth_jax import files  # pylint: disable=import-outside-toplevel
   write_json = files.write_json
 
-  def slow_write_json(*args, **kwargs):
-    time.sleep(1.0)
-    write_json(*args, **kwargs)
+  def slow_write_json(path, obj):
+    if pathlib.Path(path).name == files.DIGEST_FILE:
+      time.sleep(1.0)
+    write_json(path, obj)
   files.write_json = slow_write_json
 
 
