@@ -145,13 +145,11 @@ def test_killed_two_process_sweep_reruns_to_the_serial_results(
     # Process 1 wrote slowly: none of its trees lost a file to process 0.
     assert_same_run(read_run(run_dir, levels=1),
                     {key: v for key, v in serial.items() if key[1] == 0})
-  except BaseException:
-    for p in procs:  # The paused processes would sleep forever.
-      p.kill()
-    raise
-  procs[1].send_signal(signal.SIGKILL)  # One host dies ...
-  assert procs[1].wait(30) == -signal.SIGKILL
-  procs[0].send_signal(signal.SIGKILL)  # ... then the job is ended.
+    procs[1].send_signal(signal.SIGKILL)  # One host dies ...
+    assert procs[1].wait(30) == -signal.SIGKILL
+  finally:
+    procs[0].send_signal(signal.SIGKILL)  # ... then the job is ended.
+    procs[1].kill()  # (already dead unless a check above failed)
   killed = mp_launch.wait(procs, 30)
   assert killed.returncodes[0] != 0, killed.outputs[0][-3000:]
   assert not storage.level_done(run_dir, 0, L)  # Killed before the end.
