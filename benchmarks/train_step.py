@@ -18,6 +18,7 @@ Three measurements in one process, LeNet-300-100 on MNIST-shaped data
 Targets: loop >= 0.9x bare; masked >= 0.95x unmasked.
 """
 import functools
+import os
 import time
 
 from absl import app
@@ -27,6 +28,7 @@ import numpy as np
 
 from lth_jax import data as data_lib
 from lth_jax import lottery
+from lth_jax import provenance
 from lth_jax import pruning
 from lth_jax.lottery import jobs
 from lth_jax.lottery.experiment import Experiment
@@ -126,6 +128,9 @@ def main(argv):
   print(f'loop without periodic eval / bare: {t_bare / t_loop_no_eval:.2f}x')
   print(f'masked / unmasked step:  {t_unmasked / t_bare:.2f}x '
         '(target >= 0.95)')
+  print(f'CPU: {provenance.cpu_name()}, load average '
+        f'{os.getloadavg()[0]:.2f} at the end')
+  print(provenance.note(None))
 
 
 if __name__ == '__main__':
