@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lth_jax import pruning
+from lth_jax import provenance
 from lth_jax.pruning import selection
 
 _SIZES = flags.DEFINE_list('sizes', ['1M', '20M', '100M'],
@@ -382,6 +383,8 @@ def main(argv):
     rows.extend(group)
   table = markdown(rows)
   print(table)
+  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores')
+  print(provenance.note(None))
   if _OUT.value:
     fields = ['params', 'method', 'time_s', 'cpu_s', 'vs_bitwise', 'speedup',
               'compile_s', 'extra_pct', 'scratch_pct', 'identical', 'kept',
