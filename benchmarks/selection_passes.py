@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import pruning_speed
+from lth_jax import provenance
 from lth_jax.pruning import select_passes as passes
 from lth_jax.pruning import selection
 
@@ -128,6 +129,8 @@ def main(argv):
   print('| pass | ms | / count | load (1/5/15 min) |\n|---|---|---|---|')
   for name, seconds, load in rows:
     print(f'| {name} | {seconds * 1e3:.1f} | {seconds / count:.2f} | {load} |')
+  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores')
+  print(provenance.note(None))
 
 
 if __name__ == '__main__':
