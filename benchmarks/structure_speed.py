@@ -21,6 +21,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from lth_jax import provenance
 from lth_jax.analysis import structure
 from lth_jax.analysis import structure_nx
 from lth_jax.data import two_task
@@ -92,6 +93,8 @@ def main(argv):
   print(f'\nslowest lth_jax call {max(w[0] for w in worst):.3f} s, smallest '
         f'speed-up {min(w[1] for w in worst):.0f}x, all identical: '
         f'{all(w[2] for w in worst)}')
+  print(f'CPU: {provenance.cpu_name()}')
+  print(provenance.note(None))
 
 
 if __name__ == '__main__':
