@@ -37,6 +37,7 @@ from lth_jax import data
 from lth_jax import files
 from lth_jax import landscape
 from lth_jax import models
+from lth_jax import provenance
 from lth_jax import pruning
 from lth_jax.lottery import config as lottery_config
 from lth_jax.runs import layout
@@ -164,6 +165,8 @@ def main(argv):
   print(f'peak resident memory of this process: {peak:.0f} MiB')
   with open('/proc/loadavg') as f:
     print(f'load average at end: {f.read().split()[:3]}')
+  print(f'CPU: {provenance.cpu_name()}')
+  print(provenance.note(None))
 
 
 if __name__ == '__main__':
