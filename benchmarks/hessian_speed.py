@@ -165,7 +165,6 @@ def main(argv):
   print(f'peak resident memory of this process: {peak:.0f} MiB')
   with open('/proc/loadavg') as f:
     print(f'load average at end: {f.read().split()[:3]}')
-  print(f'CPU: {provenance.cpu_name()}')
   print(provenance.note(None))
 
 

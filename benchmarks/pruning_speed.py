@@ -383,7 +383,6 @@ def main(argv):
     rows.extend(group)
   table = markdown(rows)
   print(table)
-  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores')
   print(provenance.note(None))
   if _OUT.value:
     fields = ['params', 'method', 'time_s', 'cpu_s', 'vs_bitwise', 'speedup',

@@ -129,7 +129,6 @@ def main(argv):
   print('| pass | ms | / count | load (1/5/15 min) |\n|---|---|---|---|')
   for name, seconds, load in rows:
     print(f'| {name} | {seconds * 1e3:.1f} | {seconds / count:.2f} | {load} |')
-  print(f'CPU: {provenance.cpu_name()}, {os.cpu_count()} cores')
   print(provenance.note(None))
 
 

@@ -93,7 +93,6 @@ def main(argv):
   print(f'\nslowest lth_jax call {max(w[0] for w in worst):.3f} s, smallest '
         f'speed-up {min(w[1] for w in worst):.0f}x, all identical: '
         f'{all(w[2] for w in worst)}')
-  print(f'CPU: {provenance.cpu_name()}')
   print(provenance.note(None))
 
 

@@ -128,8 +128,7 @@ def main(argv):
   print(f'loop without periodic eval / bare: {t_bare / t_loop_no_eval:.2f}x')
   print(f'masked / unmasked step:  {t_unmasked / t_bare:.2f}x '
         '(target >= 0.95)')
-  print(f'CPU: {provenance.cpu_name()}, load average '
-        f'{os.getloadavg()[0]:.2f} at the end')
+  print(f'load average at the end: {os.getloadavg()[0]:.2f}')
   print(provenance.note(None))
 
 

@@ -69,7 +69,6 @@ def main(n: int, out: str) -> None:
   print(json.dumps({'sweep_equals_serial': True,
                     'total_s': round(time.perf_counter() - tic, 1)}))
   from lth_jax import provenance  # pylint: disable=import-outside-toplevel
-  print(f'CPU: {provenance.cpu_name()}')
   print(provenance.note(None))
 
 
